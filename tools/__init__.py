@@ -1,0 +1,1 @@
+"""The literate tools: tangle (book -> cnnlit) and execute (refresh stored outputs)."""
