@@ -1,0 +1,204 @@
+// Render mystmd's processed site content (_build/site: config.json + content/*.json
+// + public/) into a static HTML book. Math -> KaTeX HTML, code -> highlight.js,
+// everything else via myst-to-html's mdast->hast handlers.
+// Usage: node render.mjs <site-content-dir> <out-dir>
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unified } from 'unified';
+import rehypeStringify from 'rehype-stringify';
+import { all } from 'mdast-util-to-hast';
+import { mystToHast } from 'myst-to-html';
+import { visit } from 'unist-util-visit';
+import katex from 'katex';
+import hljs from 'highlight.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const NM = path.join(HERE, 'node_modules');
+const [siteDir, outDir] = process.argv.slice(2);
+if (!siteDir || !outDir) throw new Error('usage: node render.mjs <_build/site> <out-dir>');
+
+const errors = [];
+const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+const raw = (value) => ({ type: 'raw', value });
+const local = (url) => String(url).replace(/^\//, ''); // "/abc.png" -> "abc.png" (public/ is copied to out root)
+// mystmd page urls: "/" (index page), "/slug", optionally with "#id"; pages are flat files.
+function pageHref(url) {
+  const [p, hash] = String(url).split('#');
+  const slug = p.replace(/^\/+|\/+$/g, '');
+  return `${slug || 'index'}.html${hash ? `#${hash}` : ''}`;
+}
+
+// ---------- site structure ----------
+const config = JSON.parse(fs.readFileSync(path.join(siteDir, 'config.json'), 'utf8'));
+if (config.projects.length !== 1) throw new Error('expected exactly one project in config.json');
+const project = config.projects[0];
+const slugs = [project.index, ...project.pages.filter((p) => p.slug).map((p) => p.slug)];
+const pages = slugs.map((slug) => {
+  const data = JSON.parse(fs.readFileSync(path.join(siteDir, 'content', `${slug}.json`), 'utf8'));
+  return { slug, data, href: slug === project.index ? 'index.html' : `${slug}.html`, title: data.frontmatter.title || slug };
+});
+
+// ---------- handlers ----------
+function katexMacros(fm) {
+  return Object.fromEntries(Object.entries(fm.math || {}).map(([k, v]) => [k, typeof v === 'string' ? v : v.macro]));
+}
+function renderTex(tex, displayMode, page) {
+  try {
+    return katex.renderToString(tex, { displayMode, throwOnError: true, macros: katexMacros(page.data.frontmatter), strict: 'warn', output: 'html' });
+  } catch (e) {
+    errors.push(`${page.slug}: KaTeX: ${e.message}`);
+    return `<code class="katex-error">${esc(tex)}</code>`;
+  }
+}
+
+function outputHtml(out, page) {
+  const d = out.jupyter_data || {};
+  const text = (t) => (Array.isArray(t) ? t.join('') : String(t ?? ''));
+  if (d.output_type === 'stream') return `<pre class="output stream ${esc(d.name)}">${esc(text(d.text))}</pre>`;
+  if (d.output_type === 'error') {
+    return `<pre class="output error">${esc(text(d.traceback?.join('\n') ?? `${d.ename}: ${d.evalue}`).replace(/\x1b\[[0-9;]*m/g, ''))}</pre>`;
+  }
+  const data = d.data || {};
+  const content = (m) => {
+    const v = data[m];
+    if (v.content != null) return v.content;
+    return fs.readFileSync(path.join(siteDir, 'public', local(v.path)), 'utf8');
+  };
+  for (const m of ['image/svg+xml', 'image/png', 'image/jpeg', 'image/gif']) {
+    if (data[m]?.path) return `<figure class="output image"><img src="${esc(local(data[m].path))}" alt="${esc(data['text/plain']?.content ?? 'output')}"></figure>`;
+  }
+  if (data['text/html']) return `<div class="output html">${content('text/html')}</div>`;
+  if (data['text/latex']) return `<div class="output latex">${renderTex(content('text/latex').replace(/^\$\$?|\$\$?$/g, ''), true, page)}</div>`;
+  if (data['text/plain']) return `<pre class="output text">${esc(content('text/plain'))}</pre>`;
+  errors.push(`${page.slug}: output with no renderable mime type: ${Object.keys(data)}`);
+  return '';
+}
+
+function handlers(page) {
+  return {
+    math: (h, node) => {
+      let tex = node.value;
+      if (node.enumerator && !/\\tag\*?\{/.test(tex)) {
+        console.warn(`render: ${page.slug}: equation "${node.label}" has no \\tag; numbered (${node.enumerator}) by mystmd's page counter`);
+        tex += `\n\\tag{${node.enumerator}}`;
+      }
+      return raw(`<div class="math-display" id="${esc(node.html_id || node.identifier || '')}">${renderTex(tex, true, page)}</div>`);
+    },
+    inlineMath: (h, node) => raw(renderTex(node.value, false, page)),
+    code: (h, node) => {
+      const lang = node.lang && hljs.getLanguage(node.lang) ? node.lang : null;
+      const body = lang ? hljs.highlight(node.value || '', { language: lang }).value : esc(node.value || '');
+      return raw(`<pre class="code"><code class="hljs${lang ? ` language-${lang}` : ''}">${body}</code></pre>`);
+    },
+    outputs: (h, node) => raw(`<div class="outputs">${node.children.map((o) => outputHtml(o, page)).join('')}</div>`),
+    block: (h, node) => h(node, 'div', { class: ['block', node.kind].filter(Boolean).join(' '), id: node.html_id }, all(h, node)),
+    heading: (h, node) => h(node, `h${node.depth}`, { id: node.html_id || node.identifier || undefined }, all(h, node)),
+    crossReference: (h, node) => {
+      if (!node.resolved) errors.push(`${page.slug}: unresolved reference "${node.identifier}"`);
+      const id = node.html_id || node.identifier;
+      const href = node.remote && node.url ? pageHref(`${node.url}#${id}`) : `#${id}`;
+      return h(node, 'a', { href, class: 'xref' }, all(h, node));
+    },
+    image: (h, node) => h(node, 'img', { src: local(node.url), alt: node.alt, class: node.class, width: node.width }),
+  };
+}
+
+// Rewrite links: internal page links -> "slug.html", static files -> copied public files.
+function fixLinks(tree, page) {
+  visit(tree, 'link', (node) => {
+    if (node.internal) node.url = pageHref(node.url);
+    else if (node.static) {
+      node.url = local(node.url);
+      if (/\.(md|ipynb)$/.test(node.urlSource || '')) errors.push(`${page.slug}: link to "${node.urlSource}" is not a page in the toc`);
+    }
+  });
+}
+
+function renderBody(page) {
+  const tree = structuredClone(page.data.mdast);
+  fixLinks(tree, page);
+  const pipe = unified()
+    .use(mystToHast, { allowDangerousHtml: true, handlers: handlers(page) })
+    .use(rehypeStringify, { allowDangerousHtml: true });
+  return pipe.stringify(pipe.runSync(tree));
+}
+
+// ---------- layout ----------
+function layout(page, i, body) {
+  const prev = pages[i - 1];
+  const next = pages[i + 1];
+  const toc = pages
+    .map((p) => `<li${p === page ? ' class="current"' : ''}><a href="${p.href}">${esc(p.title)}</a></li>`)
+    .join('\n');
+  const nb = (page.data.frontmatter.exports || []).find((e) => e.format === 'ipynb');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>${esc(page.title)} · ${esc(config.title || project.title)}</title>
+<link rel="stylesheet" href="assets/fonts/fonts.css">
+<link rel="stylesheet" href="assets/katex/katex.min.css">
+<link rel="stylesheet" href="assets/hljs.css">
+<link rel="stylesheet" href="assets/book.css">
+</head>
+<body>
+<nav class="sidebar">
+<a class="book-title" href="index.html">${esc(project.title || config.title)}</a>
+<ol class="toc">
+${toc}
+</ol>
+</nav>
+<main>
+<article>
+<header><h1 class="page-title">${esc(page.title)}</h1>${nb ? `<a class="download" href="${esc(local(nb.url))}" download="${esc(nb.filename)}">Download notebook</a>` : ''}</header>
+${body}
+</article>
+<nav class="pager">
+${prev ? `<a class="prev" href="${prev.href}"><span>Previous</span>${esc(prev.title)}</a>` : '<span></span>'}
+${next ? `<a class="next" href="${next.href}"><span>Next</span>${esc(next.title)}</a>` : '<span></span>'}
+</nav>
+</main>
+</body>
+</html>
+`;
+}
+
+// ---------- write ----------
+fs.rmSync(outDir, { recursive: true, force: true });
+fs.mkdirSync(path.join(outDir, 'assets'), { recursive: true });
+pages.forEach((page, i) => fs.writeFileSync(path.join(outDir, page.href), layout(page, i, renderBody(page))));
+
+const publicDir = path.join(siteDir, 'public');
+if (fs.existsSync(publicDir)) fs.cpSync(publicDir, outDir, { recursive: true }); // figures, downloads
+fs.cpSync(path.join(NM, 'katex/dist/katex.min.css'), path.join(outDir, 'assets/katex/katex.min.css'));
+fs.cpSync(path.join(NM, 'katex/dist/fonts'), path.join(outDir, 'assets/katex/fonts'), { recursive: true });
+fs.cpSync(path.join(NM, 'highlight.js/styles/github.css'), path.join(outDir, 'assets/hljs.css'));
+fs.cpSync(path.join(HERE, 'book.css'), path.join(outDir, 'assets/book.css'));
+const fontPkg = path.join(NM, '@fontsource/source-serif-4');
+const fontCss = ['400', '400-italic', '600', '700'].map((w) => fs.readFileSync(path.join(fontPkg, `${w}.css`), 'utf8')).join('\n');
+fs.mkdirSync(path.join(outDir, 'assets/fonts/files'), { recursive: true });
+fs.writeFileSync(path.join(outDir, 'assets/fonts/fonts.css'), fontCss);
+for (const f of new Set(fontCss.match(/source-serif-4-[\w-]+\.woff2?/g))) {
+  fs.cpSync(path.join(fontPkg, 'files', f), path.join(outDir, 'assets/fonts/files', f));
+}
+
+// Self-check: every relative href/src in the written pages must exist (and #anchors too).
+const ids = Object.fromEntries(pages.map((p) => [p.href, new Set([...fs.readFileSync(path.join(outDir, p.href), 'utf8').matchAll(/ id="([^"]+)"/g)].map((m) => m[1]))]));
+for (const p of pages) {
+  for (const [, url] of fs.readFileSync(path.join(outDir, p.href), 'utf8').matchAll(/(?:href|src)="([^"]*)"/g)) {
+    if (/^[a-z]+:|^\/\//i.test(url)) continue; // external
+    const [file, hash] = url.split('#');
+    const target = file || p.href;
+    if (!fs.existsSync(path.join(outDir, target))) errors.push(`${p.slug}: broken link "${url}"`);
+    else if (hash && ids[target] && !ids[target].has(decodeURIComponent(hash))) errors.push(`${p.slug}: broken anchor "${url}"`);
+  }
+}
+
+if (errors.length) {
+  console.error(`render: ${errors.length} error(s):\n  ${errors.join('\n  ')}`);
+  process.exit(1);
+}
+console.log(`render: wrote ${pages.length} pages to ${outDir}`);
