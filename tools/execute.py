@@ -47,6 +47,25 @@ def paired_notebook(md: Path):
     return nb
 
 
+def coalesce_streams(nb) -> None:
+    """Merge consecutive stdout (or stderr) outputs of a cell into one.
+
+    The kernel flushes its output on a timer, so a cell that prints while it computes
+    can come back in a different number of pieces on each run; merged, it is the same.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for out in cell.outputs:
+            if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                    and merged[-1].name == out.name):
+                merged[-1].text += out.text
+            else:
+                merged.append(out)
+        cell.outputs = merged
+
+
 def execute(md: Path, timeout: int = 1800) -> float:
     from nbclient import NotebookClient
     import jupytext
@@ -67,6 +86,7 @@ def execute(md: Path, timeout: int = 1800) -> float:
         resources={"metadata": {"path": str(md.parent)}},
     )
     client.execute()
+    coalesce_streams(nb)
     nb.metadata.pop("widgets", None)
     jupytext.write(nb, md.with_suffix(".ipynb"), fmt="ipynb")
     return time.perf_counter() - start
