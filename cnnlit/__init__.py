@@ -2,6 +2,7 @@
 
 Every module is written by a chapter of the book:
 
+- ``cnnlit.data``: book/A1_digits.md
 - ``cnnlit.dense``: book/01_fully_connected.md
 - ``cnnlit.gradcheck``: book/01_fully_connected.md
 
@@ -14,6 +15,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from . import dense, gradcheck  # noqa: E402
+from . import data, dense, gradcheck  # noqa: E402
 
-__all__ = ['dense', 'gradcheck']
+__all__ = ['data', 'dense', 'gradcheck']
