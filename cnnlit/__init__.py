@@ -2,6 +2,7 @@
 
 Every module is written by a chapter of the book:
 
+- ``cnnlit.conv``: book/02_convolution.md
 - ``cnnlit.dense``: book/01_fully_connected.md
 - ``cnnlit.gradcheck``: book/01_fully_connected.md
 
@@ -14,6 +15,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from . import dense, gradcheck  # noqa: E402
+from . import conv, dense, gradcheck  # noqa: E402
 
-__all__ = ['dense', 'gradcheck']
+__all__ = ['conv', 'dense', 'gradcheck']
