@@ -93,7 +93,11 @@ function handlers(page) {
     },
     outputs: (h, node) => raw(`<div class="outputs">${node.children.map((o) => outputHtml(o, page)).join('')}</div>`),
     block: (h, node) => h(node, 'div', { class: ['block', node.kind].filter(Boolean).join(' '), id: node.html_id }, all(h, node)),
-    heading: (h, node) => h(node, `h${node.depth}`, { id: node.html_id || node.identifier || undefined }, all(h, node)),
+    heading: (h, node) => {
+      const id = node.html_id || node.identifier || undefined;
+      const anchor = id && node.depth > 1 ? [raw(`<a class="anchor" href="#${esc(id)}" aria-label="Link to this section">#</a>`)] : [];
+      return h(node, `h${node.depth}`, { id }, [...all(h, node), ...anchor]);
+    },
     crossReference: (h, node) => {
       if (!node.resolved) errors.push(`${page.slug}: unresolved reference "${node.identifier}"`);
       const id = node.html_id || node.identifier;
@@ -101,7 +105,50 @@ function handlers(page) {
       return h(node, 'a', { href, class: 'xref' }, all(h, node));
     },
     image: (h, node) => h(node, 'img', { src: local(node.url), alt: node.alt, class: node.class, width: node.width }),
+    // mystmd turns simple inline math such as $10^{-9}$ into a `span` (text + superscript);
+    // myst-to-html has no handler for it and would write a block-level <div> mid-sentence.
+    span: (h, node) => h(node, 'span', { class: node.class, style: node.style }, all(h, node)),
+    div: (h, node) => h(node, 'div', { class: node.class, id: node.html_id || undefined }, all(h, node)),
+    // myst-to-html drops the children of these; keep them.
+    details: (h, node) => h(node, 'details', { class: node.class, open: node.open || undefined }, all(h, node)),
+    summary: (h, node) => h(node, 'summary', all(h, node)),
+    embed: (h, node) => h(node, 'div', { class: 'embed' }, all(h, node)),
+    include: (h, node) => h(node, 'div', { class: 'include' }, all(h, node)),
   };
+}
+
+// Keep inline math together with the punctuation right after it ("$(-a, a)$," must not
+// break before the comma): wrap the pair in a no-wrap span.
+function glueMathPunctuation(tree) {
+  visit(tree, (node) => {
+    const kids = node.children;
+    if (!Array.isArray(kids) || node.class === 'nowrap') return;
+    for (let i = 0; i + 1 < kids.length; i++) {
+      const [a, b] = [kids[i], kids[i + 1]];
+      if (a.type !== 'inlineMath' || b.type !== 'text') continue;
+      const m = /^[,.;:!?)\]\u2019\u201d]+/.exec(b.value);
+      if (!m) continue;
+      kids.splice(i, 2, { type: 'span', class: 'nowrap', children: [a, { type: 'text', value: m[0] }] },
+        ...(b.value.length > m[0].length ? [{ type: 'text', value: b.value.slice(m[0].length) }] : []));
+    }
+  });
+}
+
+// Plain text of a heading (for ids of pages without one) and its HTML (for the page toc).
+function sectionList(page) {
+  const out = [];
+  visit(page.data.mdast, 'heading', (node) => {
+    if (node.depth < 2 || node.depth > 3) return;
+    const id = node.html_id || node.identifier;
+    if (!id) return;
+    out.push({ depth: node.depth, id, html: inlineHtml(node.children, page) });
+  });
+  return out;
+}
+function inlineHtml(children, page) {
+  const tree = { type: 'root', children: structuredClone(children) };
+  const pipe = unified().use(mystToHast, { handlers: handlers(page) }).use(rehypeStringify, { allowDangerousHtml: true });
+  return pipe.stringify(pipe.runSync(tree));
 }
 
 // Rewrite links: internal page links -> "slug.html", static files -> copied public files.
@@ -118,6 +165,7 @@ function fixLinks(tree, page) {
 function renderBody(page) {
   const tree = structuredClone(page.data.mdast);
   fixLinks(tree, page);
+  glueMathPunctuation(tree);
   const pipe = unified()
     .use(mystToHast, { allowDangerousHtml: true, handlers: handlers(page) })
     .use(rehypeStringify, { allowDangerousHtml: true });
@@ -125,11 +173,32 @@ function renderBody(page) {
 }
 
 // ---------- layout ----------
+// The current page's sections (h2, with its h3 nested) as a list under its sidebar entry.
+function pageToc(page) {
+  const secs = sectionList(page);
+  if (!secs.length) return '';
+  let html = '<ol class="sections">';
+  let open = false; // an h3 list is open
+  secs.forEach((s, i) => {
+    if (s.depth === 2) {
+      if (open) { html += '</ol>'; open = false; }
+      if (i > 0) html += '</li>';
+      html += `<li><a href="#${esc(s.id)}">${s.html}</a>`;
+    } else {
+      if (!open) { html += i === 0 ? '<li><ol>' : '<ol>'; open = true; }
+      html += `<li><a href="#${esc(s.id)}">${s.html}</a></li>`;
+    }
+  });
+  return `${html}${open ? '</ol>' : ''}</li></ol>`;
+}
+
 function layout(page, i, body) {
   const prev = pages[i - 1];
   const next = pages[i + 1];
   const toc = pages
-    .map((p) => `<li${p === page ? ' class="current"' : ''}><a href="${p.href}">${esc(p.title)}</a></li>`)
+    .map((p) => (p === page
+      ? `<li class="current"><a href="${p.href}" aria-current="page">${esc(p.title)}</a>${pageToc(p)}</li>`
+      : `<li><a href="${p.href}">${esc(p.title)}</a></li>`))
     .join('\n');
   const nb = (page.data.frontmatter.exports || []).find((e) => e.format === 'ipynb');
   return `<!DOCTYPE html>

@@ -1,0 +1,457 @@
+"""The rendered book: the offline HTML build (tools/build_book.py), checked as files and in a real browser.
+
+The build runs once per module into a temporary folder. Every check iterates over the pages
+that myst.yml's toc lists, so new chapters are covered without touching this file.
+
+Every process the tests start carries a marker in its environment; after the build and after
+the browser runs the tests look through /proc and fail if any of them is still alive.
+"""
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from functools import partial
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "tools" / "build_book.py"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+MARK = "CNNLIT_TEST_PROCESS_MARK"
+RUN_MARK = uuid.uuid4().hex  # this pytest run's marker value
+
+
+def toc_files():
+    return re.findall(r"-\s*file:\s*(\S+)", (ROOT / "myst.yml").read_text())
+
+
+def tagged_env():
+    return {**os.environ, MARK: RUN_MARK}
+
+
+def marked_processes():
+    """(pid, command name) of every live process whose environment carries this run's marker."""
+    needle = f"{MARK}={RUN_MARK}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append((int(entry.name), (entry / "comm").read_text().strip()))
+        except OSError:  # gone, or a zombie
+            continue
+    return found
+
+
+def assert_no_survivors(what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while (left := marked_processes()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"processes started by {what} are still running: {left}"
+
+
+def run_group(cmd, *, timeout, cwd=ROOT):
+    """Run cmd in its own process group with the marker; kill the group whatever happens."""
+    proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=tagged_env(), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+# ---------------------------------------------------------------- a small HTML tree
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class Node:
+    def __init__(self, tag, attrs, parent=None):
+        self.tag, self.attrs, self.parent, self.children = tag, dict(attrs), parent, []
+
+    @property
+    def classes(self):
+        return set((self.attrs.get("class") or "").split())
+
+    def iter(self):
+        yield self
+        for c in self.children:
+            if isinstance(c, Node):
+                yield from c.iter()
+
+    def find_all(self, tag=None, cls=None):
+        return [n for n in self.iter() if (tag is None or n.tag == tag) and (cls is None or cls in n.classes)]
+
+    def text(self, skip=("script", "style")):
+        return "".join(c if isinstance(c, str) else ("" if c.tag in skip else c.text(skip)) for c in self.children)
+
+
+class TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = self.cur = Node("#root", {})
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, attrs, self.cur)
+        self.cur.children.append(node)
+        if tag not in VOID:
+            self.cur = node
+
+    def handle_startendtag(self, tag, attrs):
+        self.cur.children.append(Node(tag, attrs, self.cur))
+
+    def handle_endtag(self, tag):
+        n = self.cur
+        while n is not None and n.tag != tag:
+            n = n.parent
+        if n is not None and n.parent is not None:
+            self.cur = n.parent
+
+    def handle_data(self, data):
+        self.cur.children.append(data)
+
+
+def parse_html(text):
+    b = TreeBuilder()
+    b.feed(text)
+    b.close()
+    return b.root
+
+
+def without_fences(md):
+    """The chapter's Markdown without fenced code (code cells, code examples)."""
+    return re.sub(r"^(`{3,}|~{3,}).*?^\1[ \t]*$", "", md, flags=re.S | re.M)
+
+
+# ---------------------------------------------------------------- the build, once
+class Site:
+    def __init__(self, out, pages, rc, log):
+        self.out, self.pages, self.rc, self.log = out, pages, rc, log  # pages: toc file -> html name
+        self._trees = {}
+
+    def tree(self, html_name):
+        if html_name not in self._trees:
+            self._trees[html_name] = parse_html((self.out / html_name).read_text())
+        return self._trees[html_name]
+
+
+def pages_of_build(site_dir):
+    """toc file -> html file name, from mystmd's own output (content/<slug>.json has the location)."""
+    config = json.loads((site_dir / "config.json").read_text())
+    index = config["projects"][0]["index"]
+    pages = {}
+    for f in (site_dir / "content").glob("*.json"):
+        d = json.loads(f.read_text())
+        pages[d["location"].lstrip("/")] = "index.html" if d["slug"] == index else f"{d['slug']}.html"
+    return pages
+
+
+def require_tool(name, why):
+    path = shutil.which(name)
+    if path:
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is missing, but CI must run {why}")
+    pytest.skip(f"{name} not found; {why} is skipped outside CI")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    require_tool("node", "the book build (Node.js >= 20 with npm)")
+    out = tmp_path_factory.mktemp("book") / "html"
+    rc, log = run_group([sys.executable, BUILD, "--out", out], timeout=600)
+    assert_no_survivors("the book build")
+    pages = pages_of_build(ROOT / "_build" / "site") if rc == 0 else {}
+    return Site(out, pages, rc, log)
+
+
+@pytest.fixture(scope="module")
+def built(site):
+    assert site.rc == 0, f"the book build failed:\n{site.log[-4000:]}"
+    return site
+
+
+CHAPTERS = toc_files()
+
+
+def source_md(toc_file):
+    return (ROOT / toc_file).with_suffix(".md").read_text()
+
+
+# ---------------------------------------------------------------- file checks
+def test_build_succeeds_and_names_no_unknown_noise(site):
+    assert site.rc == 0, f"the book build failed:\n{site.log[-4000:]}"
+    assert "Update available" not in site.log
+
+
+@pytest.mark.parametrize("toc_file", CHAPTERS)
+def test_every_toc_chapter_is_a_page(built, toc_file):
+    assert toc_file in built.pages, f"{toc_file} has no page; pages: {built.pages}"
+    assert (built.out / built.pages[toc_file]).is_file()
+
+
+def test_sidebar_and_pager_follow_the_toc(built):
+    names = [built.pages[f] for f in CHAPTERS]
+    assert names[0] == "index.html"
+    for i, name in enumerate(names):
+        tree = built.tree(name)
+        sidebar = tree.find_all("nav", "sidebar")[0]
+        top = [li.find_all("a")[0].attrs["href"] for li in sidebar.find_all("ol", "toc")[0].children
+               if not isinstance(li, str) and li.tag == "li"]
+        assert top == names, f"{name}: sidebar lists {top}"
+        current = [li for li in sidebar.find_all("li") if "current" in li.classes]
+        assert [li.find_all("a")[0].attrs["href"] for li in current] == [name]
+        # the current page's own sections, nested under its entry, pointing at its headings
+        ids = {n.attrs.get("id") for n in tree.iter()}
+        sections = [a.attrs["href"] for a in current[0].find_all("a")[1:]]
+        h2 = [h.attrs["id"] for h in tree.find_all("h2") if "id" in h.attrs]
+        assert sections and all(s.startswith("#") and s[1:] in ids for s in sections), sections
+        assert ["#" + h for h in h2] == [s for s in sections if s[1:] in h2]
+        pager = tree.find_all("nav", "pager")[0]
+        prev = [a.attrs["href"] for a in pager.find_all("a", "prev")]
+        nxt = [a.attrs["href"] for a in pager.find_all("a", "next")]
+        assert prev == (names[i - 1:i] if i else []), (name, prev)
+        assert nxt == names[i + 1:i + 2], (name, nxt)
+
+
+@pytest.mark.parametrize("toc_file", CHAPTERS)
+def test_math_is_typeset(built, toc_file):
+    tree = built.tree(built.pages[toc_file])
+    article = tree.find_all("article")[0]
+    text = article.text(skip=("script", "style", "pre", "code"))  # prose, not code or its output
+    assert "$$" not in text and "\\[" not in text and "\\begin{" not in text, "raw TeX left on the page"
+    assert not tree.find_all(cls="katex-error")
+    md = without_fences(source_md(toc_file))
+    displays = len(re.findall(r"\$\$(.+?)\$\$", md, flags=re.S))
+    assert len(tree.find_all(cls="katex-display")) >= displays, (len(tree.find_all(cls="katex-display")), displays)
+    if re.search(r"\$[^$\n]+\$", re.sub(r"\$\$.+?\$\$", "", md, flags=re.S)):  # inline math too
+        assert len(article.find_all(cls="katex")) > len(tree.find_all(cls="katex-display"))
+
+
+@pytest.mark.parametrize("toc_file", CHAPTERS)
+def test_the_papers_equation_numbers_are_shown(built, toc_file):
+    tree = built.tree(built.pages[toc_file])
+    shown = {re.sub(r"\s", "", t.text()) for t in tree.find_all("span", "tag")}
+    md = without_fences(source_md(toc_file))
+    wanted = {f"({n.strip()})" for n in re.findall(r"\\tag\{([^{}]+)\}", md)}
+    assert wanted <= shown, f"tags missing: {sorted(wanted - shown)}"
+    # a reference to a tagged equation shows the paper's number, not a page counter
+    tagged = {}
+    for body, label in re.findall(r"\$\$(.+?)\$\$[ \t]*\(([\w-]+)\)", md, flags=re.S):
+        if m := re.search(r"\\tag\{([^{}]+)\}", body):
+            tagged[label] = m.group(1).strip()
+    for a in tree.find_all("a", "xref"):
+        label = a.attrs["href"].split("#")[-1]
+        text = re.sub(r"\s", "", a.text())
+        if label in tagged and re.fullmatch(r"\(?[\w.]+\)?", text):
+            assert text.strip("()") == tagged[label], (label, text)
+
+
+def test_chapter_one_shows_equations_one_to_six(built):
+    tree = built.tree(built.pages["book/01_fully_connected.ipynb"])
+    shown = [re.sub(r"\s", "", t.text()) for t in tree.find_all("span", "tag")]
+    assert [f"({n})" for n in range(1, 7)] == [s for s in shown if s in {f"({n})" for n in range(1, 7)}]
+
+
+def _ids(site, name):
+    return {n.attrs["id"] for n in site.tree(name).iter() if "id" in n.attrs}
+
+
+@pytest.mark.parametrize("toc_file", CHAPTERS)
+def test_every_link_and_cross_reference_resolves(built, toc_file):
+    name = built.pages[toc_file]
+    tree = built.tree(name)
+    links = [a.attrs["href"] for a in tree.find_all("a") if "href" in a.attrs]
+    links += [n.attrs[k] for n in tree.iter() for k in ("src",) if k in n.attrs]
+    links += [n.attrs["href"] for n in tree.find_all("link")]
+    checked = 0
+    for url in links:
+        if re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I) or url.startswith("//"):
+            assert url.startswith("data:"), f"{name}: the offline site links outside itself: {url}"
+            continue
+        file, _, anchor = url.partition("#")
+        target = file or name
+        assert (built.out / target).is_file(), f"{name}: {url} points at a missing file"
+        if anchor and target.endswith(".html"):
+            assert anchor in _ids(built, target), f"{name}: {url} points at a missing id"
+        checked += 1
+    # references written in the chapter: [](#label), [text](#label), {eq}`label`, ... (mystmd
+    # renders those to equations as a.xref and those to a page label as a link to the page)
+    article = tree.find_all("article")[0]
+    xrefs = [a for a in article.find_all("a") if "xref" in a.classes
+             or re.fullmatch(r"[\w.-]+\.html(#[\w-]+)?", a.attrs.get("href", ""))]
+    md = without_fences(source_md(toc_file))
+    assert len(xrefs) >= len(re.findall(r"\]\(#", md)) + len(re.findall(r"\{(?:eq|ref|numref)\}`", md))
+    assert checked > 0
+
+
+@pytest.mark.parametrize("toc_file", CHAPTERS)
+def test_figures_come_from_the_stored_outputs(built, toc_file):
+    import matplotlib.image as mpimg
+
+    nb = json.loads((ROOT / toc_file).read_text())
+    images = sum(1 for c in nb["cells"] if c["cell_type"] == "code"
+                 for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
+    imgs = built.tree(built.pages[toc_file]).find_all("img")
+    from_outputs = [i for i in imgs if "image" in (i.parent.classes if i.parent else set())]
+    assert len(from_outputs) >= images, (len(from_outputs), images)
+    for img in from_outputs:
+        png = mpimg.imread(built.out / img.attrs["src"])
+        assert png.shape[0] > 50 and png.shape[1] > 50 and png.std() > 0.01, img.attrs["src"]
+
+
+@pytest.mark.parametrize("toc_file", CHAPTERS)
+def test_tables_code_and_errata_are_rendered(built, toc_file):
+    tree = built.tree(built.pages[toc_file])
+    md = without_fences(source_md(toc_file))
+    tables = len(re.findall(r"^\|(?:\s*:?-{3,}:?\s*\|)+\s*$", md, flags=re.M))
+    assert len(tree.find_all("table")) >= tables
+    nb = json.loads((ROOT / toc_file).read_text())
+    code_cells = sum(1 for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip())
+    python = [c for c in tree.find_all("code", "hljs") if "language-python" in c.classes]
+    assert len(python) >= code_cells, (len(python), code_cells)
+    if code_cells:
+        assert sum(len(c.find_all("span")) for c in python) > code_cells, "code is not highlighted"
+    errata = re.findall(r"^:{3,}\{admonition\}\s*(Erratum.*)$", md, flags=re.M)
+    boxes = [a for a in tree.find_all("aside", "admonition") if "warning" in a.classes]
+    titles = [b.find_all(cls="admonition-title")[0].text().strip() for b in boxes]
+    assert len([t for t in titles if t.startswith("Erratum")]) == len(errata), (titles, errata)
+
+
+# ---------------------------------------------------------------- broken books must not build
+def copy_project(dst):
+    shutil.copytree(ROOT / "book", dst / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copy2(ROOT / "myst.yml", dst / "myst.yml")
+    site = dst / "tools" / "site"
+    shutil.copytree(ROOT / "tools" / "site", site, ignore=shutil.ignore_patterns("node_modules"))
+    (site / "node_modules").symlink_to(ROOT / "tools" / "site" / "node_modules")
+
+
+def append_to_markdown(ipynb, text):
+    nb = json.loads(ipynb.read_text())
+    cell = next(c for c in reversed(nb["cells"]) if c["cell_type"] == "markdown")
+    cell["source"] = "".join(cell["source"]) + "\n\n" + text + "\n"
+    ipynb.write_text(json.dumps(nb, indent=1))
+
+
+BREAKAGES = {
+    "intact": None,
+    "missing label": "See [](#no-such-label).",
+    "missing equation": "See {eq}`eq-no-such-equation`.",
+    "missing chapter file": "See [a chapter that does not exist](09_missing.md).",
+}
+
+
+@pytest.mark.parametrize("case", BREAKAGES)
+def test_a_broken_reference_fails_the_build(built, tmp_path, case):
+    copy_project(tmp_path)
+    if BREAKAGES[case]:
+        append_to_markdown(tmp_path / CHAPTERS[-1], BREAKAGES[case])
+    rc, log = run_group([sys.executable, BUILD, "--root", tmp_path, "--out", tmp_path / "html"], timeout=300)
+    assert_no_survivors("the build of a copy")
+    if BREAKAGES[case] is None:
+        assert rc == 0, f"the unmodified copy must build:\n{log[-3000:]}"
+    else:
+        assert rc != 0, f"a book with {case} built without error:\n{log[-3000:]}"
+        assert re.search(r"no-such-label|eq-no-such-equation|09_missing", log), log[-3000:]
+
+
+# ---------------------------------------------------------------- a real browser
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--hide-scrollbars", "--virtual-time-budget=5000"]
+
+
+class Recorder(http.server.SimpleHTTPRequestHandler):
+    requests: list  # (path, status), set per server
+
+    def log_request(self, code="-", size="-"):
+        self.requests.append((self.path.split("?")[0], int(getattr(code, "value", code))))
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(built):
+    handler = type("Handler", (Recorder,), {"requests": []})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(built.out)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", handler.requests
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return require_tool("chromium", "the browser test (apt-get install chromium)")
+
+
+@pytest.mark.parametrize("toc_file", CHAPTERS)
+def test_pages_in_a_real_browser(built, server, tmp_path, toc_file):
+    import matplotlib.image as mpimg
+
+    exe = chromium()
+    base, requests = server
+    name = built.pages[toc_file]
+    url = f"{base}/{name}"
+    del requests[:]
+    try:
+        rc, dom = run_group([exe, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile-dom'}",
+                             "--dump-dom", url], timeout=120)
+        assert rc == 0, dom[-3000:]
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SCREENSHOTS / f"{Path(name).stem}.png"
+        shot.unlink(missing_ok=True)
+        rc, log = run_group([exe, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile-shot'}",
+                             "--window-size=1280,1600", f"--screenshot={shot}", url], timeout=120)
+        assert rc == 0 and shot.is_file(), log[-3000:]
+    finally:
+        assert_no_survivors("chromium")
+
+    # the DOM the browser built: the typeset math is there, and none of it failed
+    tree = parse_html(dom[dom.find("<html"):])
+    assert tree.find_all("h1"), "the browser shows no page title"
+    n_katex = len(tree.find_all(cls="katex"))
+    assert n_katex == len(built.tree(name).find_all(cls="katex"))
+    if "$" in without_fences(source_md(toc_file)):
+        assert n_katex > 0
+    assert not tree.find_all(cls="katex-error")
+
+    # everything the page asked for was served: styles, fonts, figures
+    failed = [(p, s) for p, s in requests if s >= 400]
+    assert not failed, f"requests that failed: {failed}"
+    asked = {p.lstrip("/") for p, s in requests}
+    wanted = {n.attrs["href"] for n in tree.find_all("link") if n.attrs.get("rel") == "stylesheet"}
+    wanted |= {n.attrs["src"] for n in tree.find_all("img")}
+    assert wanted <= asked, f"never requested: {sorted(wanted - asked)}"
+
+    # the screenshot is a page, not a blank: many colours, and ink in the text column
+    img = mpimg.imread(shot)[..., :3]
+    assert img.shape[:2] == (1600, 1280), img.shape
+    assert img.std() > 0.05, f"{shot} looks blank (std {img.std():.3f})"
+    column = img[:, 400:1200].mean(axis=2)
+    assert (column < 0.5).mean() > 0.01, f"{shot}: hardly any dark text in the article column"
+    assert len({tuple(p) for p in (img[::7, ::7] * 255).astype(int).reshape(-1, 3)}) > 50
