@@ -51,7 +51,7 @@ def conv2(x, k, mode="valid"):
     return np.tensordot(windows, rot180(k), axes=([2, 3], [0, 1]))
 
 
-# -- book/02_convolution.md, cell 10 --------------------------------------
+# -- book/02_convolution.md, cell 12 --------------------------------------
 # LeNet-5, layer C3 (LeCun et al. 1998, Table I): row i is input map i, column j output map j.
 _LENET5_C3 = (
     "X...XXX..XXXX.XX",
@@ -68,7 +68,7 @@ def lenet5_c3_table():
     return np.array([[c == "X" for c in row] for row in _LENET5_C3], dtype=bool)
 
 
-# -- book/02_convolution.md, cell 21 --------------------------------------
+# -- book/02_convolution.md, cell 23 --------------------------------------
 def _kernel_size(kernel_size):
     if isinstance(kernel_size, numbers.Integral) and not isinstance(kernel_size, bool):
         kernel_size = (kernel_size, kernel_size)
