@@ -276,7 +276,7 @@ def download_mnist(dest, base_url=MNIST_URL, timeout=60):
     return dest
 
 
-# -- book/A1_digits.md, cell 16 -------------------------------------------
+# -- book/A1_digits.md, cell 18 -------------------------------------------
 SUBSET_SEED = 2006
 SUBSET_PER_CLASS = {"train": 600, "test": 100}
 N_CLASSES = 10
@@ -328,7 +328,7 @@ def subset_stats():
     return json.loads(_package_file("mnist_subset_stats.json").read_text())
 
 
-# -- book/A1_digits.md, cell 18 -------------------------------------------
+# -- book/A1_digits.md, cell 20 -------------------------------------------
 def one_hot(labels, c=N_CLASSES, off=0.0, dtype=np.float64):
     """One-of-c targets (N, c): 1 at each label, ``off`` elsewhere."""
     labels = np.asarray(labels)
@@ -366,7 +366,7 @@ def load_digits(split="train", *, flatten=False, scale=True, one_hot_targets=Tru
     return X, T
 
 
-# -- book/A1_digits.md, cell 28 -------------------------------------------
+# -- book/A1_digits.md, cell 30 -------------------------------------------
 def pixel_stats(images, labels, bins=16):
     """Summary statistics of uint8 images (N, 28, 28) with labels (N,), as a JSON-ready dict.
 
@@ -376,8 +376,14 @@ def pixel_stats(images, labels, bins=16):
     """
     images = np.asarray(images)
     labels = np.asarray(labels)
-    if images.dtype != np.uint8 or labels.dtype.kind not in "iu" or len(images) != len(labels):
-        raise TypeError("pixel_stats needs uint8 images and integer labels of the same length")
+    if images.dtype != np.uint8 or labels.dtype.kind not in "iu":
+        raise TypeError(f"pixel_stats needs uint8 images and integer labels, got {images.dtype} and {labels.dtype}")
+    if images.ndim < 2 or labels.shape != (len(images),):
+        raise ValueError(f"images (N, ...) and labels (N,) must have the same N, got shapes {images.shape} and {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= N_CLASSES):
+        raise ValueError(f"labels must lie in 0..{N_CLASSES - 1}, got values from {labels.min()} to {labels.max()}")
+    if not isinstance(bins, int) or bins < 1 or 256 % bins:
+        raise ValueError(f"bins must be a positive divisor of 256, got {bins!r}")
     flat = images.reshape(len(images), -1)
     n_pix = flat.size
     hist = np.bincount(flat.ravel(), minlength=256)           # exact counts of each grey level

@@ -323,7 +323,7 @@ class Network:
         return f"Network([{inner}], loss={self.loss_fn!r})"
 
 
-# -- book/01_fully_connected.md, cell 19 ----------------------------------
+# -- book/01_fully_connected.md, cell 21 ----------------------------------
 def gradient_step(params, grads, eta):
     """Gradient descent, in place: Delta w = -eta dE/dw (N6).
 

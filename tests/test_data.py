@@ -396,6 +396,18 @@ def test_pixel_stats_by_hand():
         data.pixel_stats(images.astype(np.float64), np.array([0, 1]))
 
 
+@pytest.mark.parametrize("labels, bins, message", [
+    (np.array([0, 1, 2]), 16, "same N"),
+    (np.array([0, 10]), 16, r"labels must lie in 0\.\.9"),
+    (np.array([0, -1]), 16, r"labels must lie in 0\.\.9"),
+    (np.array([0, 1]), 10, "positive divisor of 256"),
+])
+def test_pixel_stats_bad_input(labels, bins, message):
+    images = np.zeros((2, 28, 28), dtype=np.uint8)
+    with pytest.raises(ValueError, match=message):
+        data.pixel_stats(images, labels, bins=bins)
+
+
 # -- rebuilding the subset from the full MNIST (developer machines and CI only) -------------------
 
 def _close(a, b, path="stats"):
