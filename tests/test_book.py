@@ -355,6 +355,7 @@ BREAKAGES = {
     "missing label": "See [](#no-such-label).",
     "missing equation": "See {eq}`eq-no-such-equation`.",
     "missing chapter file": "See [a chapter that does not exist](09_missing.md).",
+    "duplicate label": "(preface)=\n## A second target named like the preface",
 }
 
 
@@ -369,7 +370,7 @@ def test_a_broken_reference_fails_the_build(built, tmp_path, case):
         assert rc == 0, f"the unmodified copy must build:\n{log[-3000:]}"
     else:
         assert rc != 0, f"a book with {case} built without error:\n{log[-3000:]}"
-        assert re.search(r"no-such-label|eq-no-such-equation|09_missing", log), log[-3000:]
+        assert re.search(r"no-such-label|eq-no-such-equation|09_missing|identifier in project \"preface\"", log), log[-3000:]
 
 
 # ---------------------------------------------------------------- a real browser
