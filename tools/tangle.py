@@ -238,11 +238,15 @@ def main(argv: list[str] | None = None) -> int:
     for stale in set(p.name for p in args.package.glob("*.py")) - set(expected):
         (args.package / stale).unlink()
         print(f"removed cnnlit/{stale} (no chapter writes it)")
+    changed = 0
     for name, text in expected.items():
         path = args.package / name
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
             print(f"wrote cnnlit/{name}")
+            changed += 1
+    if not changed:
+        print(f"cnnlit/ is up to date ({len(expected)} files)")
     return 0
 
 
