@@ -209,8 +209,7 @@ class Dense:
     def backward(self, dE_dx):
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
-        if dE_dx.shape != self.x.shape:
-            raise ValueError(f"dE_dx must have shape {self.x.shape} (the output's), got {dE_dx.shape}")
+        dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)  # the output's shape
         self.delta = dE_dx * self.act.df(self.x)     # N4 / U2.2a: times f'(u)
         self.grads["W"][...] = self.delta.T @ self.x_prev  # N5 corrected: delta x^T
         self.grads["b"][...] = self.delta.sum(axis=0)      # N3

@@ -95,6 +95,12 @@ def test_backward_before_forward_and_wrong_gradient_shape():
     layer.forward(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="dE_dx"):
         layer.backward(np.zeros((4, 3)))
+    bad = np.zeros((4, 2))
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="dE_dx contains 1 non-finite"):
+        layer.backward(bad)
+    with pytest.raises(TypeError, match="dE_dx must be a floating-point"):
+        layer.backward([[1, 2]] * 4)
 
 
 def test_gradient_step_bad_rates():
@@ -220,7 +226,7 @@ def test_check_gradients_with_sampled_entries_is_reproducible():
     assert check_gradients(net, X, T, max_entries=5, seed=1) == check_gradients(net, X, T, max_entries=5, seed=1)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(
     sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),
     N=st.integers(1, 5),
@@ -228,11 +234,23 @@ def test_check_gradients_with_sampled_entries_is_reproducible():
     seed=st.integers(0, 2**16),
 )
 def test_backprop_matches_finite_differences_for_any_architecture(sizes, N, act, seed):
+    """Entry by entry: within 1e-6 relative, or 1e-9 absolute for a gradient entry that is
+    itself near zero (there the central difference's own rounding error, about
+    1e-16 * loss / eps = 1e-10, is all that is left)."""
     rng = np.random.default_rng(seed)
     net = Network([Dense(a, b, act, rng=rng) for a, b in zip(sizes, sizes[1:])])
     for p in net.params.values():
         p += 0.1 * rng.normal(size=p.shape)
     X = rng.normal(size=(N, sizes[0]))
     T = rng.normal(size=(N, sizes[-1]))
-    errors = check_gradients(net, X, T)
-    assert max(errors.values()) < 1e-6, errors
+    analytic = net.gradients(X, T)
+    for name, p in net.params.items():
+        numeric = numerical_gradient(lambda _: net.loss(X, T), p)
+        np.testing.assert_allclose(analytic[name], numeric, rtol=1e-6, atol=1e-9, err_msg=name)
+
+
+def test_the_property_test_tolerance_covers_a_near_zero_gradient():
+    """The example that once broke a pure relative-error check: W2's gradient is about 7e-6."""
+    test_backprop_matches_finite_differences_for_any_architecture.hypothesis.inner_test(
+        sizes=[1, 1, 2, 2], N=5, act="sigmoid", seed=6140
+    )

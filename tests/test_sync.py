@@ -81,6 +81,13 @@ def test_environment_yml_matches_pyproject():
         assert op == "==", f"environment.yml must pin {name} with =="
         env[name] = ver
     assert "- -e ." in pip_section, "environment.yml must install the package itself from the checkout"
+    python = re.search(r"^\s*-\s*python\s*=\s*(\d+\.\d+)\s*$", text, re.M)
+    assert python, "environment.yml must pin python=X.Y"
+    lowest = re.fullmatch(r">=\s*(\d+\.\d+)", project["requires-python"])
+    assert lowest, f"requires-python should be '>=X.Y', got {project['requires-python']!r}"
+    assert python.group(1) == lowest.group(1), (
+        f"environment.yml installs python {python.group(1)} but pyproject.toml requires {project['requires-python']}"
+    )
     assert env == pinned, (
         "environment.yml and pyproject.toml disagree:\n"
         f"  only in pyproject or different: { {k: v for k, v in pinned.items() if env.get(k) != v} }\n"

@@ -66,6 +66,9 @@ def test_export_to_a_named_module(tmp_path):
         ("%timeit f()", "magics or shell escapes"),
         ("!pip install numpy", "magics or shell escapes"),
         ("import os\nget_ipython().run_line_magic('time', 'x')", "magics or shell escapes"),
+        ("files = !ls", "magics or shell escapes"),
+        ("t = %timeit -o f()", "magics or shell escapes"),
+        ("%%bash\necho hi", "magics or shell escapes"),
         ("def f():\n    pass\nprint('side effect')", "definitions and imports only"),
         ("for i in range(3):\n    pass", "definitions and imports only"),
         ("def f(:\n    pass", "not valid Python"),
@@ -77,6 +80,12 @@ def test_bad_export_cells_are_rejected_naming_chapter_and_cell(tmp_path, src, me
         tangle.tangle_all(book)
     assert message in str(err.value)
     assert "01_demo.md, cell 3" in str(err.value)  # cell 1 is the title, cell 2 the narration
+
+
+def test_percent_and_bang_inside_strings_are_not_magics(tmp_path):
+    src = 'def f(x):\n    """Docstring whose lines start with symbols:\n    % of the total\n    ! not a shell escape\n    """\n    return x % 3 != 1'
+    book = chapter(tmp_path, [(["export"], src)])
+    assert "% of the total" in tangle.tangle_all(book)["demo.py"]
 
 
 def test_export_without_a_module_is_rejected(tmp_path):

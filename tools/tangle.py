@@ -34,7 +34,9 @@ BOOK = ROOT / "book"
 PACKAGE = ROOT / "cnnlit"
 
 EXPORT_TAG = "export"
-MAGIC = re.compile(r"^\s*(%|!)|get_ipython\s*\(", re.MULTILINE)
+# IPython syntax that is not Python: a line magic or cell magic (``%time``, ``%%bash``), a shell
+# escape (``!ls``), or either on the right of an assignment (``files = !ls``).
+IPYTHON_SYNTAX = re.compile(r"^\s*(%|!)|=\s*(%|!)(?!=)", re.MULTILINE)
 # Top-level statements an export cell may hold: definitions, imports, constants.
 ALLOWED_TOP_LEVEL = (
     ast.Import,
@@ -107,12 +109,18 @@ def _chapter_title(nb, path: Path) -> str:
 
 
 def _check_cell(src: str, where: str) -> None:
-    if MAGIC.search(src):
-        raise TangleError(f"{where}: export cells may not contain IPython magics or shell escapes (%, !, get_ipython)")
+    magic = f"{where}: export cells may not contain IPython magics or shell escapes (%, !, get_ipython)"
     try:
         tree = ast.parse(src)
     except SyntaxError as exc:
+        # Only source that is not Python can hold IPython syntax; a docstring line that starts
+        # with % or ! parses fine and is not mistaken for a magic.
+        if IPYTHON_SYNTAX.search(src):
+            raise TangleError(magic) from None
         raise TangleError(f"{where}: export cell is not valid Python: {exc.msg} (line {exc.lineno})") from None
+    for node in ast.walk(tree):  # what IPython turns magics into, written out by hand
+        if isinstance(node, ast.Name) and node.id == "get_ipython":
+            raise TangleError(magic)
     for node in tree.body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             continue  # a docstring or comment string is harmless
