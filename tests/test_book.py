@@ -350,30 +350,33 @@ def append_to_markdown(ipynb, text):
     ipynb.write_text(json.dumps(nb, indent=1))
 
 
-BREAKAGES = {
-    "intact": None,
-    "missing label": "See [](#no-such-label).",
-    "missing equation": "See {eq}`eq-no-such-equation`.",
-    "missing chapter file": "See [a chapter that does not exist](09_missing.md).",
-    "duplicate label": "(preface)=\n## A second target named like the preface",
+BREAKAGES = {  # case: (text appended to the last chapter, what the failing build must name)
+    "intact": (None, None),
+    "missing label": ("See [](#no-such-label).", r"no-such-label"),
+    "missing equation": ("See {eq}`eq-no-such-equation`.", r"eq-no-such-equation"),
+    "missing chapter file": ("See [a chapter that does not exist](09_missing.md).", r"09_missing"),
+    "duplicate label": ("(preface)=\n## A second target named like the preface",
+                        r'Duplicate identifier in project "preface"'),
 }
 
 
 @pytest.mark.parametrize("case", BREAKAGES)
 def test_a_broken_reference_fails_the_build(built, tmp_path, case):
+    text, names = BREAKAGES[case]
     copy_project(tmp_path)
-    if BREAKAGES[case]:
-        append_to_markdown(tmp_path / CHAPTERS[-1], BREAKAGES[case])
+    if text:
+        append_to_markdown(tmp_path / CHAPTERS[-1], text)
     rc, log = run_group([sys.executable, BUILD, "--root", tmp_path, "--out", tmp_path / "html"], timeout=300)
     assert_no_survivors("the build of a copy")
-    if BREAKAGES[case] is None:
+    if text is None:
         assert rc == 0, f"the unmodified copy must build:\n{log[-3000:]}"
     else:
         assert rc != 0, f"a book with {case} built without error:\n{log[-3000:]}"
-        assert re.search(r"no-such-label|eq-no-such-equation|09_missing|identifier in project \"preface\"", log), log[-3000:]
+        assert re.search(names, log), f"the failed build does not name the {case}:\n{log[-3000:]}"
 
 
 # ---------------------------------------------------------------- a real browser
+SHOT_HEIGHT = 12000  # px; below Chromium's 16384-px texture limit, and most of a chapter
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync",
                   "--hide-scrollbars", "--virtual-time-budget=5000"]
@@ -427,7 +430,7 @@ def test_pages_in_a_real_browser(built, server, tmp_path, toc_file):
         shot = SCREENSHOTS / f"{Path(name).stem}.png"
         shot.unlink(missing_ok=True)
         rc, log = run_group([exe, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile-shot'}",
-                             "--window-size=1280,1600", f"--screenshot={shot}", url], timeout=120)
+                             f"--window-size=1280,{SHOT_HEIGHT}", f"--screenshot={shot}", url], timeout=180)
         assert rc == 0 and shot.is_file(), log[-3000:]
     finally:
         assert_no_survivors("chromium")
@@ -449,10 +452,16 @@ def test_pages_in_a_real_browser(built, server, tmp_path, toc_file):
     wanted |= {n.attrs["src"] for n in tree.find_all("img")}
     assert wanted <= asked, f"never requested: {sorted(wanted - asked)}"
 
-    # the screenshot is a page, not a blank: many colours, and ink in the text column
+    # The screenshot is a tall slice of the page (up to SHOT_HEIGHT px), not a blank: many
+    # colours, and ink in the text column of every 1500-px band down to where the page ends,
+    # so a figure, equation or box that failed to paint would leave a blank band.
     img = mpimg.imread(shot)[..., :3]
-    assert img.shape[:2] == (1600, 1280), img.shape
+    assert img.shape[:2] == (SHOT_HEIGHT, 1280), img.shape
     assert img.std() > 0.05, f"{shot} looks blank (std {img.std():.3f})"
     column = img[:, 400:1200].mean(axis=2)
-    assert (column < 0.5).mean() > 0.01, f"{shot}: hardly any dark text in the article column"
+    ink = [(column[top:top + 1500] < 0.5).mean() for top in range(0, SHOT_HEIGHT, 1500)]
+    inked = [i for i, share in enumerate(ink) if share > 0.002]
+    assert inked and inked[0] == 0, f"{shot}: no text at the top of the page"
+    blank = [i for i in range(inked[-1]) if i not in inked]
+    assert not blank, f"{shot}: blank bands at {[1500 * i for i in blank]} px inside the page; ink per band {ink}"
     assert len({tuple(p) for p in (img[::7, ::7] * 255).astype(int).reshape(-1, 3)}) > 50

@@ -59,14 +59,14 @@ def test_rot180_needs_two_axes():
 
 # --- conv2 and rot180: properties ---------------------------------------------------------
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(
-    H=st.integers(1, 9), W=st.integers(1, 9), h=st.integers(1, 9), w=st.integers(1, 9),
+    H=st.integers(1, 9), W=st.integers(1, 9), dh=st.integers(0, 8), dw=st.integers(0, 8),
     seed=st.integers(0, 2**31 - 1), mode=st.sampled_from(["valid", "full"]),
 )
-def test_conv2_matches_scipy(H, W, h, w, seed, mode):
-    if mode == "valid" and (h > H or w > W):
-        return
+def test_conv2_matches_scipy(H, W, dh, dw, seed, mode):
+    # 'valid' needs a kernel no larger than the map; 'full' takes any kernel up to 9 x 9.
+    h, w = (max(1, H - dh), max(1, W - dw)) if mode == "valid" else (1 + dh, 1 + dw)
     rng = np.random.default_rng(seed)
     x, k = rng.normal(size=(H, W)), rng.normal(size=(h, w))
     ours, ref = conv2(x, k, mode), scipy.signal.convolve2d(x, k, mode=mode)
