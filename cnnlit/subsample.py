@@ -115,8 +115,7 @@ class Subsample:
     def backward(self, dE_dx):
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
-        if getattr(dE_dx, "shape", None) != self.x.shape:
-            raise ValueError(f"dE_dx must have shape {self.x.shape} (the output's), got {getattr(dE_dx, 'shape', None)}")
+        dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)   # the output's shape
         self.delta = dE_dx * self.act.df(self.x)           # this layer's sensitivity
         if self.trainable:
             self.grads["b"][...] = self.delta.sum(axis=(0, 2, 3))                 # U3.2c
@@ -133,7 +132,8 @@ class Flatten:
     """Hand-off from maps to a fully connected layer (§3.2.1): (N, C, H, W) -> (N, C*H*W).
 
     The order is NumPy's row-major one: map by map, each map row by row. It has no
-    parameters and no paper layer number (numbered = False); backward reshapes back.
+    parameters and no paper layer number (numbered = False); backward(dE_dx) (N, C*H*W),
+    with N that of the last forward, reshapes back to (N, C, H, W).
     """
 
     numbered = False
@@ -146,12 +146,13 @@ class Flatten:
 
     def forward(self, x_prev):
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape)
-        return x_prev.reshape(x_prev.shape[0], -1)
+        self.x_shape = (x_prev.shape[0],) + self.out_shape    # the output's shape, for backward
+        return x_prev.reshape(self.x_shape)
 
     def backward(self, dE_dx):
-        shape = getattr(dE_dx, "shape", None)
-        if shape is None or len(shape) != 2 or shape[1] != self.out_shape[0]:
-            raise ValueError(f"dE_dx must have shape (N, {self.out_shape[0]}), got {shape}")
+        if not hasattr(self, "x_shape"):
+            raise RuntimeError("backward called before forward")
+        dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x_shape)
         return dE_dx.reshape((dE_dx.shape[0],) + self.in_shape)
 
     def __repr__(self):

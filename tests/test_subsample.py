@@ -87,10 +87,43 @@ def test_flatten_shape_mismatch():
         flat.forward(np.zeros((4, 18)))
     with pytest.raises(ValueError, match=r"x_prev must have shape \(N, 2, 3, 3\)"):
         flat.forward(np.zeros((4, 3, 3, 2)))
-    with pytest.raises(ValueError, match=r"dE_dx must have shape \(N, 18\), got \(4, 17\)"):
+    with pytest.raises(RuntimeError, match="before forward"):
+        flat.backward(np.zeros((4, 18)))
+    flat.forward(np.zeros((4, 2, 3, 3)))
+    with pytest.raises(ValueError, match=r"dE_dx must have shape \(4, 18\), got \(4, 17\)"):
         flat.backward(np.zeros((4, 17)))
-    with pytest.raises(ValueError, match=r"dE_dx must have shape \(N, 18\)"):
+    with pytest.raises(ValueError, match=r"dE_dx must have shape \(4, 18\)"):
         flat.backward(np.zeros((4, 2, 3, 3)))
+    with pytest.raises(ValueError, match=r"dE_dx must have shape \(4, 18\), got \(3, 18\)"):
+        flat.backward(np.zeros((3, 18)))
+
+
+def _subsample_after_forward():
+    layer = Subsample((2, 4, 4), 2)
+    layer.forward(np.zeros((1, 2, 4, 4)))
+    return layer, (1, 2, 2, 2)
+
+
+def _flatten_after_forward():
+    layer = Flatten((2, 3, 3))
+    layer.forward(np.zeros((4, 2, 3, 3)))
+    return layer, (4, 18)
+
+
+@pytest.mark.parametrize("make", [_subsample_after_forward, _flatten_after_forward])
+def test_backward_refuses_non_finite_dE_dx(make):
+    layer, shape = make()
+    dE_dx = np.zeros(shape)
+    dE_dx.flat[1] = np.nan
+    with pytest.raises(ValueError, match="dE_dx contains 1 non-finite"):
+        layer.backward(dE_dx)
+
+
+@pytest.mark.parametrize("make", [_subsample_after_forward, _flatten_after_forward])
+def test_backward_refuses_integer_dE_dx(make):
+    layer, shape = make()
+    with pytest.raises(TypeError, match="dE_dx must be a floating-point array"):
+        layer.backward(np.zeros(shape, dtype=np.int64))
 
 
 def test_network_refuses_a_flatten_of_the_wrong_size():
