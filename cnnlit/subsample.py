@@ -14,13 +14,11 @@ import numbers
 import numpy as np
 
 from cnnlit.conv import Conv
-from cnnlit.dense import Dense, Identity, Network, _as_rng, _check_dtype, as_float_array, get_activation
+from cnnlit.dense import Dense, Network, _as_rng, _check_dtype, _check_size, as_float_array, get_activation
 
 
 def _check_factor(n):
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n (the sub-sampling factor) must be a positive integer, got {n!r}")
-    return int(n)
+    return _check_size("n (the sub-sampling factor)", n)
 
 
 def down(x, n):
@@ -179,8 +177,7 @@ def _conv_pool_sizes(input_size, kernel_size, n):
 
 def _two_stage_cnn(input_size, maps, kernel_size, n, n_classes, activation, trainable, connections, rng, dtype):
     for name, v in (("input_size", input_size), ("kernel_size", kernel_size), ("n_classes", n_classes)):
-        if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        _check_size(name, v)
     n = _check_factor(n)
     if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
         raise ValueError(f"maps must be a pair (maps of the first, maps of the second convolution layer), got {maps!r}")
