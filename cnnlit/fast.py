@@ -8,7 +8,7 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = ['im2col', 'col2im', 'FastConv', 'down_blocks', 'up_blocks', 'FastSubsample', 'FastDense', 'FastNetwork', 'fast_toolbox_cnn', 'fast_paper_cnn']
 
 
-# -- book/04_fast.md, cell 2 ---------------------------------------------
+# -- book/04_fast.md, cell 10 ---------------------------------------------
 import numpy as np
 
 from cnnlit.conv import _connection_table, _kernel_size
@@ -51,7 +51,7 @@ def _times_derivative(act, x, g):
     return g * act.df(x)
 
 
-# -- book/04_fast.md, cell 3 ---------------------------------------------
+# -- book/04_fast.md, cell 12 ---------------------------------------------
 def im2col(x, R, S, out=None):
     """The patch matrix of eq-fast-cols for maps x (C, P', Q', N), kernels R x S.
 
@@ -84,7 +84,7 @@ def col2im(cols, in_shape, R, S):
     return x
 
 
-# -- book/04_fast.md, cell 4 ---------------------------------------------
+# -- book/04_fast.md, cell 16 ---------------------------------------------
 class FastConv:
     """Convolution layer x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a), batched: U = K X~ + b.
 
@@ -168,7 +168,7 @@ class FastConv:
         return f"FastConv({c}x{H}x{W} -> {j}x{P}x{Q}, {R}x{S} kernels, {which}, {self.act!r})"
 
 
-# -- book/04_fast.md, cell 5 ---------------------------------------------
+# -- book/04_fast.md, cell 18 ---------------------------------------------
 def down_blocks(x, m):
     """down on maps laid out (C, H, W, N): the sum of each m x m block (U3.2a), as 2 m strided slice sums."""
     y = x[:, :, 0::m].copy() if m == 1 else x[:, :, 0::m] + x[:, :, 1::m]
@@ -256,7 +256,7 @@ class FastSubsample:
         return f"FastSubsample({self.in_shape} -> {self.out_shape}, m={self.m}, {kind}, {self.act!r})"
 
 
-# -- book/04_fast.md, cell 6 ---------------------------------------------
+# -- book/04_fast.md, cell 20 ---------------------------------------------
 class FastDense(Dense):
     """cnnlit.dense.Dense (N2), already batched, with the sigmoid computed in place.
 
