@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Time one training step (forward, backward, update) of DeepLearnToolbox's CNN at batch 50.
 
-Runs, with BLAS (and PyTorch) at 1 thread and then at 2, all in one process:
+Runs, with BLAS (and PyTorch) at 1 thread and then at 2, all in one process, the implementations
+interleaved step by step (so that the machine's load affects them alike):
 cnnlit faithful (float64, a few steps), cnnlit fast (float64 and float32) and, if torch is
 importable, PyTorch CPU (float64 and float32) with the same architecture and plain SGD.
 Reports medians and spreads, the ratios to PyTorch and to the faithful code, the matrix-product
@@ -37,17 +38,35 @@ def batch(N, dtype, seed=0):
     return X, T
 
 
-def time_steps(step, warmup, repeats):
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    t = np.array(times) * 1e3
+def summary(times_s):
+    t = np.array(times_s) * 1e3
     return {"median_ms": float(np.median(t)), "p10_ms": float(np.percentile(t, 10)),
             "p90_ms": float(np.percentile(t, 90)), "steps": len(t)}
+
+
+def time_interleaved(steps, warmup, repeats, sparse=None, sparse_count=0):
+    """Time the step functions round-robin, one step each per round, so that a change in the
+    machine's load hits them all alike (the ratios are what matter on a shared machine).
+    ``sparse`` (a slow step function) runs only ``sparse_count`` times, spread over the rounds."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times = {name: [] for name in steps}
+    slow_rounds = set(np.linspace(0, repeats - 1, sparse_count).astype(int).tolist()) if sparse else set()
+    slow = []
+    for k in range(repeats):
+        for name, step in steps.items():
+            t = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t)
+        if k in slow_rounds:
+            t = time.perf_counter()
+            sparse()
+            slow.append(time.perf_counter() - t)
+    out = {name: summary(ts) for name, ts in times.items()}
+    if sparse:
+        out["sparse"] = summary(slow)
+    return out
 
 
 def cnnlit_step(net, X, T, eta=1.0):
@@ -83,20 +102,20 @@ def run(quick):
     for n_threads in (1, 2):
         with threads(n_threads):
             peaks[n_threads] = {dt: matmul_peak_gflops(dt, n=512 if quick else 1024) for dt in ("float32", "float64")}
-            X, T = batch(50, np.float64)
-            net = toolbox_cnn(rng=0)
-            rows.append({"impl": "cnnlit faithful", "dtype": "float64", "threads": n_threads,
-                         **time_steps(cnnlit_step(net, X, T), 1, faithful_steps)})
-            print(rows[-1], flush=True)
+            steps = {}
             for dt in ("float64", "float32"):
                 X, T = batch(50, dt)
-                rows.append({"impl": "cnnlit fast", "dtype": dt, "threads": n_threads,
-                             **time_steps(cnnlit_step(fast_toolbox_cnn(rng=0, dtype=dt), X, T), 5, reps)})
-                print(rows[-1], flush=True)
+                steps[("cnnlit fast", dt)] = cnnlit_step(fast_toolbox_cnn(rng=0, dtype=dt), X, T)
                 if torch is not None:
-                    rows.append({"impl": "PyTorch", "dtype": dt, "threads": n_threads,
-                                 **time_steps(torch_step((6, 12), dt, 50), 5, reps)})
-                    print(rows[-1], flush=True)
+                    steps[("PyTorch", dt)] = torch_step((6, 12), dt, 50)
+            X, T = batch(50, np.float64)
+            slow = cnnlit_step(toolbox_cnn(rng=0), X, T)
+            res = time_interleaved(steps, 5, reps, sparse=slow, sparse_count=faithful_steps)
+            rows.append({"impl": "cnnlit faithful", "dtype": "float64", "threads": n_threads, **res.pop("sparse")})
+            for (impl, dt), r in res.items():
+                rows.append({"impl": impl, "dtype": dt, "threads": n_threads, **r})
+            for r in rows[-len(res) - 1:]:
+                print(r, flush=True)
     flops = step_flops(50)
     by = {(r["impl"], r["dtype"], r["threads"]): r for r in rows}
     for r in rows:
@@ -113,11 +132,12 @@ def run(quick):
             for N in (1, 10, 50, 200):
                 n_reps = 3 if quick else (40 if N <= 50 else 15)
                 X, T = batch(N, "float32")
-                net = fast_toolbox_cnn(maps=maps, rng=0, dtype="float32")
-                entry = {"maps": list(maps), "batch": N, "threads": 1, "dtype": "float32",
-                         "cnnlit_fast_ms": time_steps(cnnlit_step(net, X, T), 3, n_reps)["median_ms"]}
+                steps = {"cnnlit_fast_ms": cnnlit_step(fast_toolbox_cnn(maps=maps, rng=0, dtype="float32"), X, T)}
                 if torch is not None:
-                    entry["pytorch_ms"] = time_steps(torch_step(maps, "float32", N), 3, n_reps)["median_ms"]
+                    steps["pytorch_ms"] = torch_step(maps, "float32", N)
+                res = time_interleaved(steps, 3, n_reps)
+                entry = {"maps": list(maps), "batch": N, "threads": 1, "dtype": "float32",
+                         **{name: r["median_ms"] for name, r in res.items()}}
                 scaling.append(entry)
                 print(entry, flush=True)
     meta["load_average_at_end"] = [round(v, 2) for v in __import__("os").getloadavg()]

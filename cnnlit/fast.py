@@ -285,8 +285,19 @@ class FastNetwork(Network):
     """cnnlit.dense.Network (the model contract) for fast layers.
 
     gradients(X, T) skips the input sensitivity of the lowest layer, which no parameter needs;
-    backward(dE_dy) still returns it.
+    backward(dE_dy) still returns it. predict(X) runs through slices of ``predict_batch``
+    patterns, so that the patch matrices of a large X never have to fit in memory at once.
     """
+
+    predict_batch = 250
+
+    def predict(self, X):
+        """The outputs y = x^L for a batch X: shape (N, c)."""
+        X = as_float_array("X", X, shape=("N",) + tuple(self.in_shape))
+        size = self.predict_batch
+        if len(X) <= size:
+            return self.forward(X)
+        return np.concatenate([self.forward(X[i:i + size]) for i in range(0, len(X), size)])
 
     def backward(self, dE_dy, *, input_grad=True):
         g = dE_dy
