@@ -328,3 +328,31 @@ def test_network_refuses_bad_batches():
         net.predict(np.zeros((2, 1, 28, 28)))
     with pytest.raises(ValueError, match=r"T must have shape \(N, c\) = \(2, 4\)"):
         net.gradients(np.zeros((2, 1, 14, 14)), np.zeros((2, 5)))
+
+
+# --- the benchmark scripts (a smoke test: no timing, no MNIST, no PyTorch needed) ------------
+
+def test_benchmark_helpers_smoke(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)   # PyTorch is optional: run as if it were absent
+    for name in ("benchmarks._common", "benchmarks.bench_step", "benchmarks.bench_epoch"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    bench_step = importlib.import_module("benchmarks.bench_step")
+    bench_epoch = importlib.import_module("benchmarks.bench_epoch")
+    assert abs(bench_step.step_flops(50) / 1e6 - 52.4) < 0.05
+    calls = {"a": 0, "b": 0, "slow": 0}
+
+    def counter(name):
+        def f():
+            calls[name] += 1
+        return f
+
+    res = bench_step.time_interleaved({"a": counter("a"), "b": counter("b")}, 1, 4, sparse=counter("slow"), sparse_count=2)
+    assert calls == {"a": 5, "b": 5, "slow": 2} and set(res) == {"a", "b", "sparse"}
+    X, y, Xt, yt = bench_epoch.load(True, None, "float32")
+    assert X.dtype == np.float32 and X.shape == (6000, 1, 28, 28) and yt.shape == (1000,)
+    assert bench_step.torch is None
+    for name in ("benchmarks._common", "benchmarks.bench_step", "benchmarks.bench_epoch"):
+        sys.modules.pop(name, None)
