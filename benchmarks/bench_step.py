@@ -2,7 +2,7 @@
 """Time one training step (forward, backward, update) of DeepLearnToolbox's CNN at batch 50.
 
 Runs, with BLAS (and PyTorch) at 1 thread and then at 2, all in one process, the implementations
-interleaved step by step (so that the machine's load affects them alike):
+interleaved in blocks of consecutive steps (so that the machine's load affects them alike):
 cnnlit faithful (float64, a few steps), cnnlit fast (float64 and float32) and, if torch is
 importable, PyTorch CPU (float64 and float32) with the same architecture and plain SGD.
 Reports medians and spreads, the ratios to PyTorch and to the faithful code, the matrix-product
@@ -44,25 +44,30 @@ def summary(times_s):
             "p90_ms": float(np.percentile(t, 90)), "steps": len(t)}
 
 
-def time_interleaved(steps, warmup, repeats, sparse=None, sparse_count=0):
-    """Time the step functions round-robin, one step each per round, so that a change in the
-    machine's load hits them all alike (the ratios are what matter on a shared machine).
-    ``sparse`` (a slow step function) runs only ``sparse_count`` times, spread over the rounds."""
+def time_interleaved(steps, warmup, repeats, sparse=None, sparse_count=0, block=10):
+    """Time the step functions in interleaved blocks: ``block`` consecutive steps of each in turn
+    (warm caches, as in training), round after round, so that a change in the machine's load hits
+    them all alike (the ratios are what matter on a shared machine). Each block starts with one
+    untimed step. ``sparse`` (a slow step function) runs ``sparse_count`` times, spread over the rounds."""
     for step in steps.values():
         for _ in range(warmup):
             step()
     times = {name: [] for name in steps}
-    slow_rounds = set(np.linspace(0, repeats - 1, sparse_count).astype(int).tolist()) if sparse else set()
+    rounds = max(1, repeats // block)
+    slow_rounds = set(np.linspace(0, rounds - 1, sparse_count).astype(int).tolist()) if sparse else set()
     slow = []
-    for k in range(repeats):
+    for k in range(rounds):
         for name, step in steps.items():
-            t = time.perf_counter()
             step()
-            times[name].append(time.perf_counter() - t)
+            for _ in range(min(block, repeats)):
+                t = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - t)
         if k in slow_rounds:
-            t = time.perf_counter()
-            sparse()
-            slow.append(time.perf_counter() - t)
+            for _ in range(sparse_count // len(slow_rounds) + (1 if len(slow) < sparse_count % len(slow_rounds) else 0)):
+                t = time.perf_counter()
+                sparse()
+                slow.append(time.perf_counter() - t)
     out = {name: summary(ts) for name, ts in times.items()}
     if sparse:
         out["sparse"] = summary(slow)

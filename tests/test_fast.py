@@ -350,7 +350,7 @@ def test_benchmark_helpers_smoke(monkeypatch):
         return f
 
     res = bench_step.time_interleaved({"a": counter("a"), "b": counter("b")}, 1, 4, sparse=counter("slow"), sparse_count=2)
-    assert calls == {"a": 5, "b": 5, "slow": 2} and set(res) == {"a", "b", "sparse"}
+    assert calls == {"a": 6, "b": 6, "slow": 2} and set(res) == {"a", "b", "sparse"}
     X, y, Xt, yt = bench_epoch.load(True, None, "float32")
     assert X.dtype == np.float32 and X.shape == (6000, 1, 28, 28) and yt.shape == (1000,)
     assert bench_step.torch is None
