@@ -14,7 +14,8 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnnlit.dense import _as_rng, _check_dtype, _check_size, as_float_array, get_activation, glorot_uniform
+from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
+from cnnlit.dense import get_activation, glorot_uniform
 
 
 def rot180(k):
@@ -115,16 +116,16 @@ class Conv:
     def __init__(self, in_shape, n_out, kernel_size, activation="sigmoid", connections=None, *, rng=None, dtype=np.float64):
         if not (isinstance(in_shape, (tuple, list)) and len(in_shape) == 3):
             raise ValueError(f"in_shape must be a tuple (C_in, H, W), got {in_shape!r}")
-        n_in, H, W = (_check_size(f"in_shape[{d}]", s) for d, s in enumerate(in_shape))
-        self.n_in, self.n_out = n_in, _check_size("n_out", n_out)
+        n_in, H, W = (check_size(f"in_shape[{d}]", s) for d, s in enumerate(in_shape))
+        self.n_in, self.n_out = n_in, check_size("n_out", n_out)
         h, w = _kernel_size(kernel_size)
         if h > H or w > W:
             raise ValueError(f"kernel_size {(h, w)} is larger than the input maps {(H, W)} of in_shape {tuple(in_shape)}")
         self._table = _connection_table(connections, n_in, self.n_out)
         self.M = [tuple(int(i) for i in np.flatnonzero(self._table[:, j])) for j in range(self.n_out)]
         self.act = get_activation(activation)
-        dtype = _check_dtype(dtype)
-        rng = _as_rng(rng)
+        dtype = check_dtype(dtype)
+        rng = as_rng(rng)
         self.k = glorot_uniform(n_in * h * w, self.n_out * h * w, (n_in, self.n_out, h, w), rng, dtype)
         self.k[~self._table] = 0.0  # unconnected pairs have no kernel
         self.b = np.zeros(self.n_out, dtype=dtype)

@@ -14,11 +14,12 @@ import numbers
 import numpy as np
 
 from cnnlit.conv import Conv
-from cnnlit.dense import Dense, Network, _as_rng, _check_dtype, _check_size, as_float_array, get_activation
+from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
+from cnnlit.dense import Dense, Network, get_activation
 
 
 def _check_factor(n):
-    return _check_size("n (the sub-sampling factor)", n)
+    return check_size("n (the sub-sampling factor)", n)
 
 
 def down(x, n):
@@ -83,7 +84,7 @@ class Subsample:
             )
         self.out_shape = (C, H // self.n, W // self.n)
         self.trainable = bool(trainable)
-        self.dtype = _check_dtype(dtype)
+        self.dtype = check_dtype(dtype)
         if activation is None:
             activation = "sigmoid" if self.trainable else "identity"
         self.act = get_activation(activation)
@@ -177,12 +178,12 @@ def _conv_pool_sizes(input_size, kernel_size, n):
 
 def _two_stage_cnn(input_size, maps, kernel_size, n, n_classes, activation, trainable, connections, rng, dtype):
     for name, v in (("input_size", input_size), ("kernel_size", kernel_size), ("n_classes", n_classes)):
-        _check_size(name, v)
+        check_size(name, v)
     n = _check_factor(n)
     if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
         raise ValueError(f"maps must be a pair (maps of the first, maps of the second convolution layer), got {maps!r}")
     _conv_pool_sizes(input_size, kernel_size, n)
-    rng = _as_rng(rng)
+    rng = as_rng(rng)
     c1 = Conv((1, input_size, input_size), maps[0], kernel_size, activation, rng=rng, dtype=dtype)
     s1 = Subsample(c1.out_shape, n, activation if trainable else None, trainable, dtype=dtype)
     c2 = Conv(s1.out_shape, maps[1], kernel_size, activation, connections, rng=rng, dtype=dtype)

@@ -97,8 +97,9 @@ def test_environment_yml_matches_pyproject():
 
 def test_every_chapter_is_in_the_table_of_contents():
     toc = re.findall(r"-\s*file:\s*(\S+)", (ROOT / "myst.yml").read_text())
-    assert toc == [f"book/{p.stem}.ipynb" for p in CHAPTERS if not p.stem.startswith("A")] + [
-        f"book/{p.stem}.ipynb" for p in CHAPTERS if p.stem.startswith("A")
+    """Numbered chapters first, then the appendices (A1, B1, ...), each group in file order."""
+    assert toc == [f"book/{p.stem}.ipynb" for p in CHAPTERS if p.stem[0].isdigit()] + [
+        f"book/{p.stem}.ipynb" for p in CHAPTERS if not p.stem[0].isdigit()
     ], toc
 
 
