@@ -8,7 +8,7 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = ['as_float_array', 'check_size', 'check_dtype', 'as_rng', 'ParamDict']
 
 
-# -- book/B1_conventions.md, cell 4 --------------------------------------
+# -- book/B1_conventions.md, cell 6 --------------------------------------
 import numbers
 
 import numpy as np
@@ -47,7 +47,7 @@ def as_float_array(name, a, *, shape=None, dtype=None):
     return arr
 
 
-# -- book/B1_conventions.md, cell 10 --------------------------------------
+# -- book/B1_conventions.md, cell 12 --------------------------------------
 def check_size(name, n):
     """``n`` as a positive Python int, or a ValueError that names ``name`` (bools are refused)."""
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
@@ -72,7 +72,7 @@ def as_rng(rng):
     raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
 
 
-# -- book/B1_conventions.md, cell 16 --------------------------------------
+# -- book/B1_conventions.md, cell 18 --------------------------------------
 class ParamDict(dict):
     """A model's named parameters. Values are the layers' own arrays: updates in place reach
     the model, and ``params[name] = value`` copies ``value`` into the existing array."""
