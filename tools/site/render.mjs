@@ -39,6 +39,47 @@ const pages = slugs.map((slug) => {
   return { slug, data, href: slug === project.index ? 'index.html' : `${slug}.html`, title: data.frontmatter.title || slug };
 });
 
+// ---------- citations ----------
+// mystmd resolves {cite}`key` against references.bib page by page: each page's JSON has
+// references.cite.data[key] = { html, url, doi, enumerator } for the works it cites, and
+// `cite` nodes (inside a `citeGroup` for {cite:p}) carrying the label. The book lists the
+// union of all pages' works on one page (the one whose text holds a `{div}` of class
+// "bibliography"), sorted by their formatted text (first author's surname), and every
+// citation links to its entry there.
+const bibliography = new Map();
+for (const p of pages) {
+  for (const [key, entry] of Object.entries(p.data.references?.cite?.data || {})) bibliography.set(key, entry);
+}
+const plainText = (html) => String(html).replace(/<[^>]+>/g, '').replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
+const isBibliographyDiv = (node) => node.type === 'div' && String(node.class || '').split(/\s+/).includes('bibliography');
+const bibPages = pages.filter((p) => { let found = false; visit(p.data.mdast, 'div', (n) => { found ||= isBibliographyDiv(n); }); return found; });
+if (bibPages.length > 1) errors.push(`more than one page holds the bibliography: ${bibPages.map((p) => p.slug)}`);
+const bibHref = bibPages.length ? bibPages[0].href : null;
+const citeId = (key) => `cite-${String(key).replace(/[^\w-]/g, '-')}`;
+function bibliographyHtml() {
+  const entries = [...bibliography.entries()].sort(([, a], [, b]) => plainText(a.html).localeCompare(plainText(b.html)));
+  return `<ul class="bibliography">${entries.map(([key, e]) => `<li id="${esc(citeId(key))}">${e.html}</li>`).join('')}</ul>`;
+}
+
+// ---------- figures made by code cells ----------
+// A figure `:::{figure} #cell-label` embeds the outputs of the labelled code cell (mystmd
+// copies them into the figure's `container`, with source.label = the cell's label). The
+// cell keeps its code where it is, but its outputs are shown only in the figure.
+function embeddedCells(page) {
+  const labels = new Set();
+  visit(page.data.mdast, 'container', (node) => {
+    if (node.source?.label && (node.source.slug ?? page.slug) === page.slug) labels.add(node.source.label);
+  });
+  return labels;
+}
+function dropEmbeddedOutputs(tree, page) {
+  const labels = embeddedCells(page);
+  if (!labels.size) return;
+  visit(tree, 'block', (node) => {
+    if (labels.has(node.label) || labels.has(node.identifier)) node.children = node.children.filter((c) => c.type !== 'outputs');
+  });
+}
+
 // ---------- handlers ----------
 function katexMacros(fm) {
   return Object.fromEntries(Object.entries(fm.math || {}).map(([k, v]) => [k, typeof v === 'string' ? v : v.macro]));
@@ -104,11 +145,32 @@ function handlers(page) {
       const href = node.remote && node.url ? pageHref(`${node.url}#${id}`) : `#${id}`;
       return h(node, 'a', { href, class: 'xref' }, all(h, node));
     },
+    // "Figure 3.2:" before a caption (mystmd fills the children from the template)
+    captionNumber: (h, node) => {
+      if (!node.enumerator) errors.push(`${page.slug}: figure "${node.identifier}" has no number`);
+      return h(node, 'span', { class: 'caption-number' }, [...all(h, node), { type: 'text', value: ' ' }]);
+    },
+    cite: (h, node) => {
+      if (!bibliography.has(node.label)) errors.push(`${page.slug}: citation "${node.label}" is not in the bibliography`);
+      if (!bibHref) errors.push(`${page.slug}: citation "${node.label}" but no page holds the bibliography`);
+      const entry = bibliography.get(node.label);
+      return h(node, 'a', { class: 'cite', href: `${bibHref}#${citeId(node.label)}`, title: entry ? plainText(entry.html) : undefined }, all(h, node));
+    },
+    // {cite:p}`a,b` -> "(A, 2006; B, 1998)"; a narrative group -> "A (2006), B (1998)"
+    citeGroup: (h, node) => {
+      const sep = node.kind === 'parenthetical' ? '; ' : ', ';
+      const parts = node.children.flatMap((c, i) => (i ? [{ type: 'text', value: sep }, c] : [c]));
+      const inner = all(h, { ...node, children: parts });
+      return h(node, 'span', { class: 'cite-group' }, node.kind === 'parenthetical'
+        ? [{ type: 'text', value: '(' }, ...inner, { type: 'text', value: ')' }] : inner);
+    },
     image: (h, node) => h(node, 'img', { src: local(node.url), alt: node.alt, class: node.class, width: node.width }),
     // mystmd turns simple inline math such as $10^{-9}$ into a `span` (text + superscript);
     // myst-to-html has no handler for it and would write a block-level <div> mid-sentence.
     span: (h, node) => h(node, 'span', { class: node.class, style: node.style }, all(h, node)),
-    div: (h, node) => h(node, 'div', { class: node.class, id: node.html_id || undefined }, all(h, node)),
+    div: (h, node) => (isBibliographyDiv(node)
+      ? raw(`<div class="references">${bibliographyHtml()}</div>`)
+      : h(node, 'div', { class: node.class, id: node.html_id || undefined }, all(h, node))),
     // myst-to-html drops the children of these; keep them.
     details: (h, node) => h(node, 'details', { class: node.class, open: node.open || undefined }, all(h, node)),
     summary: (h, node) => h(node, 'summary', all(h, node)),
@@ -164,6 +226,7 @@ function fixLinks(tree, page) {
 
 function renderBody(page) {
   const tree = structuredClone(page.data.mdast);
+  dropEmbeddedOutputs(tree, page);
   fixLinks(tree, page);
   glueMathPunctuation(tree);
   const pipe = unified()
