@@ -56,9 +56,40 @@ const bibPages = pages.filter((p) => { let found = false; visit(p.data.mdast, 'd
 if (bibPages.length > 1) errors.push(`more than one page holds the bibliography: ${bibPages.map((p) => p.slug)}`);
 const bibHref = bibPages.length ? bibPages[0].href : null;
 const citeId = (key) => `cite-${String(key).replace(/[^\w-]/g, '-')}`;
+const bibOrder = [...bibliography.keys()].sort((a, b) => plainText(bibliography.get(a).html).localeCompare(plainText(bibliography.get(b).html)));
+// Works that would be cited with the same text ("LeCun et al. (1998)" for two papers) get the
+// letters a, b, ... after the year, in the citations and in the list, in the list's order.
+const nodeText = (n) => n.value ?? (n.children || []).map(nodeText).join('');
+const citeTexts = new Map();
+for (const p of pages) {
+  visit(p.data.mdast, 'cite', (n) => {
+    if (!citeTexts.has(n.label)) citeTexts.set(n.label, nodeText(n).replace(/[(),;]/g, ' ').replace(/\s+/g, ' ').trim());
+  });
+}
+const yearSuffix = new Map();
+const sameText = new Map();
+for (const key of bibOrder) {
+  const t = citeTexts.get(key) ?? key;
+  sameText.set(t, [...(sameText.get(t) || []), key]);
+}
+for (const keys of sameText.values()) if (keys.length > 1) keys.forEach((k, i) => yearSuffix.set(k, String.fromCharCode(97 + i)));
+function withYearSuffix(children, key) {
+  const letter = yearSuffix.get(key);
+  if (!letter) return children;
+  const copy = structuredClone(children);
+  const texts = [];
+  visit({ type: 'root', children: copy }, 'text', (t) => { texts.push(t); });
+  const last = texts.reverse().find((t) => /\d{4}/.test(t.value));
+  if (last) last.value = last.value.replace(/(\d{4})(?!.*\d{4})/, `$1${letter}`);
+  return copy;
+}
 function bibliographyHtml() {
-  const entries = [...bibliography.entries()].sort(([, a], [, b]) => plainText(a.html).localeCompare(plainText(b.html)));
-  return `<ul class="bibliography">${entries.map(([key, e]) => `<li id="${esc(citeId(key))}">${e.html}</li>`).join('')}</ul>`;
+  const item = (key) => {
+    const letter = yearSuffix.get(key);
+    const html = letter ? bibliography.get(key).html.replace(/\((\d{4})\)/, `($1${letter})`) : bibliography.get(key).html;
+    return `<li id="${esc(citeId(key))}">${html}</li>`;
+  };
+  return `<ul class="bibliography">${bibOrder.map(item).join('')}</ul>`;
 }
 
 // ---------- figures made by code cells ----------
@@ -71,6 +102,20 @@ function embeddedCells(page) {
     if (node.source?.label && (node.source.slug ?? page.slug) === page.slug) labels.add(node.source.label);
   });
   return labels;
+}
+// A figure must show something: `:::{figure} #no-such-cell` builds without a word from mystmd
+// (it leaves an unresolved `_lift` node and an empty figure), so it fails here.
+function checkFigures(tree, page) {
+  visit(tree, 'container', (node) => {
+    if (node.kind !== 'figure') return;
+    let shows = false;
+    visit(node, (n) => { shows ||= n.type === 'image' || (n.type === 'output' && !!n.jupyter_data); });
+    if (!shows) {
+      const what = node.source?.label ? `its embed "#${node.source.label}" resolves to no cell output` : 'it has no image';
+      errors.push(`${page.slug}: figure "${node.label || node.identifier || '(no label)'}" shows nothing: ${what}`);
+    }
+  });
+  visit(tree, '_lift', (node) => errors.push(`${page.slug}: unresolved embed "${node.source?.label ?? '?'}"`));
 }
 function dropEmbeddedOutputs(tree, page) {
   const labels = embeddedCells(page);
@@ -154,7 +199,8 @@ function handlers(page) {
       if (!bibliography.has(node.label)) errors.push(`${page.slug}: citation "${node.label}" is not in the bibliography`);
       if (!bibHref) errors.push(`${page.slug}: citation "${node.label}" but no page holds the bibliography`);
       const entry = bibliography.get(node.label);
-      return h(node, 'a', { class: 'cite', href: `${bibHref}#${citeId(node.label)}`, title: entry ? plainText(entry.html) : undefined }, all(h, node));
+      return h(node, 'a', { class: 'cite', href: `${bibHref}#${citeId(node.label)}`, title: entry ? plainText(entry.html) : undefined },
+        all(h, { ...node, children: withYearSuffix(node.children || [], node.label) }));
     },
     // {cite:p}`a,b` -> "(A, 2006; B, 1998)"; a narrative group -> "A (2006), B (1998)"
     citeGroup: (h, node) => {
@@ -226,6 +272,7 @@ function fixLinks(tree, page) {
 
 function renderBody(page) {
   const tree = structuredClone(page.data.mdast);
+  checkFigures(tree, page);
   dropEmbeddedOutputs(tree, page);
   fixLinks(tree, page);
   glueMathPunctuation(tree);
