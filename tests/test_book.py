@@ -331,7 +331,7 @@ def chapter_prefix(toc_file):
 def numbered_figure(node):
     """The numbered figure (<figure id=... class="numbered">) that holds node, or None."""
     while node is not None:
-        if node.tag == "figure" and "numbered" in node.classes and node.attrs.get("id"):
+        if node.tag == "figure" and {"numbered", "kind-figure"} <= node.classes and node.attrs.get("id"):
             return node
         node = node.parent
     return None
@@ -356,7 +356,7 @@ def test_every_image_is_a_numbered_captioned_figure(built, toc_file):
     article = built.tree(built.pages[toc_file]).find_all("article")[0]
     loose = [img.attrs.get("src") for img in article.find_all("img") if numbered_figure(img) is None]
     assert not loose, f"images outside a numbered, captioned figure: {loose}"
-    figures = [f for f in article.find_all("figure") if "numbered" in f.classes and f.attrs.get("id")]
+    figures = [f for f in article.find_all("figure", "kind-figure") if "numbered" in f.classes and f.attrs.get("id")]
     prefix = chapter_prefix(toc_file)
     numbers = []
     for fig in figures:
@@ -375,8 +375,8 @@ def test_every_figure_is_referred_to_with_its_number(built):
     figures = {}  # (html file, id) -> number
     for toc_file in CHAPTERS:
         name = built.pages[toc_file]
-        for fig in built.tree(name).find_all("figure", "numbered"):
-            if fig.attrs.get("id"):
+        for fig in built.tree(name).find_all("figure", "kind-figure"):
+            if "numbered" in fig.classes and fig.attrs.get("id"):
                 figures[(name, fig.attrs["id"])] = figure_number(fig)[0]
     referred = set()
     for toc_file in CHAPTERS:
@@ -500,7 +500,7 @@ def test_a_figure_from_an_image_file(built, tmp_path):
     assert_no_survivors("the build of a copy")
     assert rc == 0, log[-3000:]
     tree = parse_html((tmp_path / "html" / built.pages[chapter]).read_text())
-    fig = next(f for f in tree.find_all("figure", "numbered") if f.attrs.get("id") == "fig-a-drawing")
+    fig = next(f for f in tree.find_all("figure", "kind-figure") if f.attrs.get("id") == "fig-a-drawing")
     number, caption = figure_number(fig)
     assert number.startswith("A.") and caption.startswith("A drawing stored as a file")
     assert (tmp_path / "html" / fig.find_all("img")[0].attrs["src"]).is_file()

@@ -190,6 +190,11 @@ function handlers(page) {
       const href = node.remote && node.url ? pageHref(`${node.url}#${id}`) : `#${id}`;
       return h(node, 'a', { href, class: 'xref' }, all(h, node));
     },
+    // a figure or table: its kind as a class (kind-figure, kind-table), for styles and tests
+    container: (h, node) => h(node, 'figure', {
+      id: node.identifier || node.label || undefined,
+      class: [node.enumerated !== false ? 'numbered' : null, node.kind ? `kind-${node.kind}` : null, node.class].filter(Boolean).join(' ') || undefined,
+    }, all(h, node)),
     // "Figure 3.2:" before a caption (mystmd fills the children from the template)
     captionNumber: (h, node) => {
       if (!node.enumerator) errors.push(`${page.slug}: figure "${node.identifier}" has no number`);
