@@ -1,5 +1,8 @@
 """The rendered book: the offline HTML build (tools/build_book.py), checked as files and in a real browser.
 
+Figures: every image is in a numbered, captioned figure (Figure 3.2: chapter 3's second) that
+the text refers to; citations link to the one page that lists references.bib.
+
 The build runs once per module into a temporary folder. Every check iterates over the pages
 that myst.yml's toc lists, so new chapters are covered without touching this file.
 
@@ -364,6 +367,8 @@ def test_every_image_is_a_numbered_captioned_figure(built, toc_file):
         numbers.append(number)
         assert len(caption.split()) >= 5, f"figure {fig.attrs['id']}: caption too short to say what it shows: {caption!r}"
         assert fig.find_all("img"), f"figure {fig.attrs['id']} shows no image"
+        printed = [p.text()[:80] for p in fig.find_all("pre")]
+        assert not printed, f"figure {fig.attrs['id']}: its cell prints text besides the figure: {printed}"
     assert numbers == [f"{prefix}.{i}" if prefix else str(i) for i in range(1, len(numbers) + 1)], numbers
     srcs = [img.attrs["src"] for img in article.find_all("img")]
     assert len(srcs) == len(set(srcs)), "an image is shown twice on the page"
