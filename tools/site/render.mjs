@@ -197,7 +197,7 @@ function handlers(page) {
     }, all(h, node)),
     // "Figure 3.2:" before a caption (mystmd fills the children from the template)
     captionNumber: (h, node) => {
-      if (!node.enumerator) errors.push(`${page.slug}: figure "${node.identifier}" has no number`);
+      if (!node.enumerator) errors.push(`${page.slug}: ${node.kind || "container"} "${node.identifier}" has no number`);
       return h(node, 'span', { class: 'caption-number' }, [...all(h, node), { type: 'text', value: ' ' }]);
     },
     cite: (h, node) => {
