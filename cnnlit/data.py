@@ -366,7 +366,7 @@ def load_digits(split="train", *, flatten=False, scale=True, one_hot_targets=Tru
     return X, T
 
 
-# -- book/A1_digits.md, cell 30 -------------------------------------------
+# -- book/A1_digits.md, cell 31 -------------------------------------------
 def pixel_stats(images, labels, bins=16):
     """Summary statistics of uint8 images (N, 28, 28) with labels (N,), as a JSON-ready dict.
 
