@@ -2,6 +2,7 @@
 
 Every module is written by a chapter of the book:
 
+- ``cnnlit.checks``: book/B1_conventions.md
 - ``cnnlit.conv``: book/02_convolution.md
 - ``cnnlit.data``: book/A1_digits.md
 - ``cnnlit.dense``: book/01_fully_connected.md
@@ -18,6 +19,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from . import conv, data, dense, fast, gradcheck, subsample  # noqa: E402
+from . import checks, conv, data, dense, fast, gradcheck, subsample  # noqa: E402
 
-__all__ = ['conv', 'data', 'dense', 'fast', 'gradcheck', 'subsample']
+__all__ = ['checks', 'conv', 'data', 'dense', 'fast', 'gradcheck', 'subsample']

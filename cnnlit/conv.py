@@ -8,50 +8,51 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = ['rot180', 'conv2', 'lenet5_c3_table', 'Conv']
 
 
-# -- book/02_convolution.md, cell 4 --------------------------------------
+# -- book/02_convolution.md, cell 6 --------------------------------------
 import numbers
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnnlit.dense import _as_rng, _check_dtype, _check_size, as_float_array, get_activation, glorot_uniform
+from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
+from cnnlit.dense import get_activation, glorot_uniform
 
 
 def rot180(k):
     """Rotate by 180 degrees (eq-rot180): reverse the last two axes.
 
-    Works on a kernel (h, w) or on any stack (..., h, w); returns a view of the same shape.
+    Works on a kernel (R, S) or on any stack (..., R, S); returns a view of the same shape.
     """
     k = np.asarray(k)
     if k.ndim < 2:
-        raise ValueError(f"k must have at least 2 dimensions (..., h, w), got shape {k.shape}")
+        raise ValueError(f"k must have at least 2 dimensions (..., R, S), got shape {k.shape}")
     return k[..., ::-1, ::-1]
 
 
 def conv2(x, k, mode="valid"):
-    """True 2-D convolution of a map x (H, W) with a kernel k (h, w), as MATLAB's conv2.
+    """True 2-D convolution of a map x (P, Q) with a kernel k (R, S), as MATLAB's conv2.
 
-    mode 'valid' (the * of U3.1a): output (H-h+1, W-w+1); needs h <= H and w <= W.
-    mode 'full': output (H+h-1, W+w-1), x padded with zeros (identity 2).
+    mode 'valid' (the * of U3.1a): output (P-R+1, Q-S+1); needs R <= P and S <= Q.
+    mode 'full': output (P+R-1, Q+S-1), x padded with zeros (identity 2).
     Computed as the correlation of x with rot180(k) (identity 1), over all windows at once.
     """
     if not isinstance(mode, str) or mode not in ("valid", "full"):
         raise ValueError(f"mode must be 'valid' or 'full', got {mode!r}")
-    x = as_float_array("x", x, shape=("H", "W"))
-    k = as_float_array("k", k, shape=("h", "w"))
-    h, w = k.shape
+    x = as_float_array("x", x, shape=("P", "Q"))
+    k = as_float_array("k", k, shape=("R", "S"))
+    R, S = k.shape
     if mode == "full":
-        x = np.pad(x, ((h - 1, h - 1), (w - 1, w - 1)))
-    elif h > x.shape[0] or w > x.shape[1]:
+        x = np.pad(x, ((R - 1, R - 1), (S - 1, S - 1)))
+    elif R > x.shape[0] or S > x.shape[1]:
         raise ValueError(
             f"k of shape {k.shape} is larger than x of shape {x.shape}: "
-            "a 'valid' convolution needs h <= H and w <= W"
+            "a 'valid' convolution needs R <= P and S <= Q"
         )
-    windows = sliding_window_view(x, (h, w))  # windows[u, v] = x[u:u+h, v:v+w]
+    windows = sliding_window_view(x, (R, S))  # windows[p, q] = x[p:p+R, q:q+S]
     return np.tensordot(windows, rot180(k), axes=([2, 3], [0, 1]))
 
 
-# -- book/02_convolution.md, cell 12 --------------------------------------
+# -- book/02_convolution.md, cell 14 --------------------------------------
 # LeNet-5, layer C3 (LeCun et al. 1998, Table I): row i is input map i, column j output map j.
 _LENET5_C3 = (
     "X...XXX..XXXX.XX",
@@ -68,7 +69,7 @@ def lenet5_c3_table():
     return np.array([[c == "X" for c in row] for row in _LENET5_C3], dtype=bool)
 
 
-# -- book/02_convolution.md, cell 23 --------------------------------------
+# -- book/02_convolution.md, cell 27 --------------------------------------
 def _kernel_size(kernel_size):
     if isinstance(kernel_size, numbers.Integral) and not isinstance(kernel_size, bool):
         kernel_size = (kernel_size, kernel_size)
@@ -77,7 +78,7 @@ def _kernel_size(kernel_size):
         or len(kernel_size) != 2
         or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in kernel_size)
     ):
-        raise ValueError(f"kernel_size must be a positive int or a pair (h, w) of them, got {kernel_size!r}")
+        raise ValueError(f"kernel_size must be a positive int or a pair (R, S) of them, got {kernel_size!r}")
     return int(kernel_size[0]), int(kernel_size[1])
 
 
@@ -104,34 +105,35 @@ def _connection_table(connections, n_in, n_out):
 class Conv:
     """Convolution layer x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a), equation-faithful.
 
-    Shapes: k (C_in, n_out, h, w) with k[i, j] = k_ij; b (n_out,); input x_prev
-    (N, C_in, H, W); output x (N, n_out, H-h+1, W-w+1). ``connections`` (C_in, n_out),
-    bool: connections[i, j] is True if input map i is in M_j (None: all pairs).
+    Shapes: k (C_in, n_out, R, S) with k[i, j] = k_ij; b (n_out,); input x_prev
+    (N, C_in, P, Q); output x (N, n_out, P-R+1, Q-S+1). ``connections`` (C_in, n_out),
+    bool: connections[i, j] is True if input map i is in M_j (None: full connection,
+    every pair (i, j)).
     ``backward`` takes dE/dx, forms delta = dE/dx * f'(u) (kept as ``self.delta``), fills
     grads with dE/db (U3.1d) and dE/dk (U3.1e) summed over the batch, and returns
-    dE/dx_prev = sum_j conv2(delta_j, rot180(k_ij), 'full') (N, C_in, H, W).
+    dE/dx_prev = sum_j conv2(delta_j, rot180(k_ij), 'full') (N, C_in, P, Q).
     """
 
     def __init__(self, in_shape, n_out, kernel_size, activation="sigmoid", connections=None, *, rng=None, dtype=np.float64):
         if not (isinstance(in_shape, (tuple, list)) and len(in_shape) == 3):
-            raise ValueError(f"in_shape must be a tuple (C_in, H, W), got {in_shape!r}")
-        n_in, H, W = (_check_size(f"in_shape[{d}]", s) for d, s in enumerate(in_shape))
-        self.n_in, self.n_out = n_in, _check_size("n_out", n_out)
-        h, w = _kernel_size(kernel_size)
-        if h > H or w > W:
-            raise ValueError(f"kernel_size {(h, w)} is larger than the input maps {(H, W)} of in_shape {tuple(in_shape)}")
+            raise ValueError(f"in_shape must be a tuple (C_in, P, Q), got {in_shape!r}")
+        n_in, P, Q = (check_size(f"in_shape[{d}]", size) for d, size in enumerate(in_shape))
+        self.n_in, self.n_out = n_in, check_size("n_out", n_out)
+        R, S = _kernel_size(kernel_size)
+        if R > P or S > Q:
+            raise ValueError(f"kernel_size {(R, S)} is larger than the input maps {(P, Q)} of in_shape {tuple(in_shape)}")
         self._table = _connection_table(connections, n_in, self.n_out)
         self.M = [tuple(int(i) for i in np.flatnonzero(self._table[:, j])) for j in range(self.n_out)]
         self.act = get_activation(activation)
-        dtype = _check_dtype(dtype)
-        rng = _as_rng(rng)
-        self.k = glorot_uniform(n_in * h * w, self.n_out * h * w, (n_in, self.n_out, h, w), rng, dtype)
+        dtype = check_dtype(dtype)
+        rng = as_rng(rng)
+        self.k = glorot_uniform(n_in * R * S, self.n_out * R * S, (n_in, self.n_out, R, S), rng, dtype)
         self.k[~self._table] = 0.0  # unconnected pairs have no kernel
         self.b = np.zeros(self.n_out, dtype=dtype)
         self.params = {"k": self.k, "b": self.b}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
-        self.in_shape = (n_in, H, W)
-        self.out_shape = (self.n_out, H - h + 1, W - w + 1)
+        self.in_shape = (n_in, P, Q)
+        self.out_shape = (self.n_out, P - R + 1, Q - S + 1)
 
     @property
     def connections(self):
@@ -168,8 +170,8 @@ class Conv:
         return dE_dx_prev
 
     def __repr__(self):
-        (c, H, W), (m, Ho, Wo) = self.in_shape, self.out_shape
-        h, w = self.k.shape[2:]
+        (c_in, P, Q), (c_out, P_out, Q_out) = self.in_shape, self.out_shape
+        R, S = self.k.shape[2:]
         pairs = int(self._table.sum())
-        which = "all pairs" if pairs == c * m else f"{pairs} of {c * m} pairs"
-        return f"Conv({c}x{H}x{W} -> {m}x{Ho}x{Wo}, {h}x{w} kernels, {which}, {self.act!r})"
+        which = "full connection" if pairs == c_in * c_out else f"{pairs} of {c_in * c_out} pairs"
+        return f"Conv({c_in}x{P}x{Q} -> {c_out}x{P_out}x{Q_out}, {R}x{S} kernels, {which}, {self.act!r})"

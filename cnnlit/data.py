@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from cnnlit.dense import _check_dtype
+from cnnlit.checks import check_dtype
 
 # IDX type code -> big-endian numpy dtype.
 IDX_DTYPES = {
@@ -352,7 +352,7 @@ def load_digits(split="train", *, flatten=False, scale=True, one_hot_targets=Tru
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    dtype = _check_dtype(dtype)
+    dtype = check_dtype(dtype)
     if isinstance(off, bool) or not isinstance(off, (int, float, np.floating, np.integer)) or not np.isfinite(off) or off >= 1:
         raise ValueError(f"off must be a finite number below the 'on' value 1, got {off!r}")
     data = load_subset()
@@ -366,7 +366,7 @@ def load_digits(split="train", *, flatten=False, scale=True, one_hot_targets=Tru
     return X, T
 
 
-# -- book/A1_digits.md, cell 30 -------------------------------------------
+# -- book/A1_digits.md, cell 31 -------------------------------------------
 def pixel_stats(images, labels, bins=16):
     """Summary statistics of uint8 images (N, 28, 28) with labels (N,), as a JSON-ready dict.
 

@@ -8,11 +8,11 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = ['numerical_gradient', 'rel_error', 'check_gradients', 'print_errors']
 
 
-# -- book/01_fully_connected.md, cell 23 ----------------------------------
+# -- book/01_fully_connected.md, cell 22 ----------------------------------
 import numpy as np
 
 
-def numerical_gradient(f, x, eps=1e-6, indices=None):
+def numerical_gradient(f, x, eps=1e-4, indices=None):
     """Central differences (U4.4a) of the scalar function ``f(x)`` with respect to the array ``x``.
 
     ``x`` is perturbed in place, one entry at a time, and restored exactly. If ``indices``
@@ -49,7 +49,7 @@ def rel_error(a, b):
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
 
-def check_gradients(model, X, T, eps=1e-6, max_entries=None, seed=0):
+def check_gradients(model, X, T, eps=1e-4, max_entries=None, seed=0):
     """Compare ``model.gradients(X, T)`` with central differences of ``model.loss(X, T)``.
 
     Returns {parameter name: relative error}. With ``max_entries``, only that many entries

@@ -14,81 +14,82 @@ import numbers
 import numpy as np
 
 from cnnlit.conv import Conv
-from cnnlit.dense import Dense, Network, _as_rng, _check_dtype, _check_size, as_float_array, get_activation
+from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
+from cnnlit.dense import Dense, Network, get_activation
 
 
-def _check_factor(n):
-    return _check_size("n (the sub-sampling factor)", n)
+def _check_block(m):
+    return check_size("m (the block size)", m)
 
 
-def down(x, n):
-    """Sum over distinct n x n blocks of the last two axes (U3.2a, U3.2d).
+def down(x, m):
+    """Sum over distinct m x m blocks of the last two axes (U3.2a, U3.2d).
 
-    x: (..., H, W) with H and W multiples of n.  Returns (..., H/n, W/n).
+    x: (..., P, Q) with P and Q multiples of m.  Returns (..., P/m, Q/m).
     """
-    n = _check_factor(n)
+    m = _check_block(m)
     x = as_float_array("x", x)
     if x.ndim < 2:
-        raise ValueError(f"x must have at least 2 dimensions (..., H, W), got shape {x.shape}")
-    H, W = x.shape[-2:]
-    if H % n or W % n:
-        raise ValueError(f"the map size {H}x{W} of x is not divisible by n={n}")
-    blocks = x.reshape(x.shape[:-2] + (H // n, n, W // n, n))
+        raise ValueError(f"x must have at least 2 dimensions (..., P, Q), got shape {x.shape}")
+    P, Q = x.shape[-2:]
+    if P % m or Q % m:
+        raise ValueError(f"the map size {P}x{Q} of x is not divisible by the block size m={m}")
+    blocks = x.reshape(x.shape[:-2] + (P // m, m, Q // m, m))
     return blocks.sum(axis=(-3, -1))
 
 
-def up(x, n):
-    """The Kronecker product x (x) 1_{n x n} on the last two axes (U3.1c): each pixel becomes an n x n block.
+def up(x, m):
+    """The Kronecker product x (x) 1_{m x m} on the last two axes (U3.1c): each pixel becomes an m x m block.
 
-    x: (..., h, w).  Returns (..., n h, n w).  up is the adjoint (transpose) of down.
+    x: (..., P, Q).  Returns (..., m P, m Q).  up is the adjoint (transpose) of down.
     """
-    n = _check_factor(n)
+    m = _check_block(m)
     x = as_float_array("x", x)
     if x.ndim < 2:
-        raise ValueError(f"x must have at least 2 dimensions (..., h, w), got shape {x.shape}")
-    return np.repeat(np.repeat(x, n, axis=-2), n, axis=-1)
+        raise ValueError(f"x must have at least 2 dimensions (..., P, Q), got shape {x.shape}")
+    return np.repeat(np.repeat(x, m, axis=-2), m, axis=-1)
 
 
-# -- book/03_subsampling.md, cell 9 --------------------------------------
+# -- book/03_subsampling.md, cell 16 --------------------------------------
 def _check_map_shape(name, shape):
     if (
         not isinstance(shape, (tuple, list))
         or len(shape) != 3
         or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in shape)
     ):
-        raise ValueError(f"{name} must be a tuple of 3 positive integers (C, H, W), got {shape!r}")
+        raise ValueError(f"{name} must be a tuple of 3 positive integers (C, P, Q), got {shape!r}")
     return tuple(int(s) for s in shape)
 
 
 class Subsample:
     """Sub-sampling layer x_j = f(beta_j down(x_prev_j) + b_j) (U3.2a), one map per input map.
 
-    in_shape (C, H, W) with H and W multiples of n; out_shape (C, H/n, W/n).
-    trainable=True: params {"beta": (C,), "b": (C,)}, started at beta = 1/n^2, b = 0;
+    in_shape (C, P, Q) with P and Q multiples of the block size m; out_shape (C, P/m, Q/m).
+    trainable=True: params {"beta": (C,), "b": (C,)}, started at beta = 1/m^2, b = 0;
     activation defaults to "sigmoid".
-    trainable=False: mean pooling with fixed beta = 1/n^2, b = 0 and no parameters
+    trainable=False: mean pooling with fixed beta = 1/m^2, b = 0 and no parameters
     (params == {}); activation defaults to the identity (DeepLearnToolbox's pooling).
-    forward(x_prev) (N, C, H, W) -> x (N, C, H/n, W/n), keeping d = down(x_prev) (U3.2d).
-    backward(dE_dx) (N, C, H/n, W/n) forms delta = dE_dx * f'(u), fills dE/db (U3.2c) and
-    dE/dbeta (U3.2e), and returns dE/dx_prev = beta up(delta) (N, C, H, W), the factor of U3.1b.
+    forward(x_prev) (N, C, P, Q) -> x (N, C, P/m, Q/m), keeping d = down(x_prev) (U3.2d).
+    backward(dE_dx) (N, C, P/m, Q/m) forms delta = dE_dx * f'(u), fills dE/db (U3.2c) and
+    dE/dbeta (U3.2e), and returns dE/dx_prev = beta up(delta) (N, C, P, Q), the factor of U3.1b.
     """
 
-    def __init__(self, in_shape, n=2, activation=None, trainable=True, *, dtype=np.float64):
+    def __init__(self, in_shape, m=2, activation=None, trainable=True, *, dtype=np.float64):
         self.in_shape = _check_map_shape("in_shape", in_shape)
-        self.n = _check_factor(n)
-        C, H, W = self.in_shape
-        if H % self.n or W % self.n:
+        self.m = _check_block(m)
+        C, P, Q = self.in_shape
+        if P % self.m or Q % self.m:
             raise ValueError(
-                f"in_shape {self.in_shape}: the map size {H}x{W} is not divisible by the sub-sampling factor n={self.n}"
+                f"in_shape {self.in_shape}: the map size {P}x{Q} is not divisible by the block size m={self.m}"
             )
-        self.out_shape = (C, H // self.n, W // self.n)
+        self.out_shape = (C, P // self.m, Q // self.m)
         self.trainable = bool(trainable)
-        self.dtype = _check_dtype(dtype)
+        self.dtype = check_dtype(dtype)
         if activation is None:
             activation = "sigmoid" if self.trainable else "identity"
         self.act = get_activation(activation)
         if self.trainable:
-            self.beta = np.full(C, 1.0 / self.n**2, dtype=self.dtype)
+            self.beta = np.full(C, 1.0 / self.m**2, dtype=self.dtype)
             self.b = np.zeros(C, dtype=self.dtype)
             self.params = {"beta": self.beta, "b": self.b}
         else:
@@ -99,11 +100,11 @@ class Subsample:
         """beta as an array that broadcasts over (N, C, h, w)."""
         if self.trainable:
             return self.beta[:, None, None]
-        return np.asarray(1.0 / self.n**2, dtype=self.dtype)
+        return np.asarray(1.0 / self.m**2, dtype=self.dtype)
 
     def forward(self, x_prev):
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.dtype)
-        self.d = down(x_prev, self.n)                      # U3.2d, kept for U3.2e
+        self.d = down(x_prev, self.m)                      # U3.2d, kept for U3.2e
         u = self._beta() * self.d
         if self.trainable:
             u = u + self.b[:, None, None]
@@ -118,20 +119,20 @@ class Subsample:
         if self.trainable:
             self.grads["b"][...] = self.delta.sum(axis=(0, 2, 3))                 # U3.2c
             self.grads["beta"][...] = (self.delta * self.d).sum(axis=(0, 2, 3))   # U3.2e
-        return self._beta() * up(self.delta, self.n)       # beta up(delta): U3.1b without f'
+        return self._beta() * up(self.delta, self.m)       # beta up(delta): U3.1b without f'
 
     def __repr__(self):
         kind = "trainable" if self.trainable else "mean pooling"
-        return f"Subsample({self.in_shape} -> {self.out_shape}, n={self.n}, {kind}, {self.act!r})"
+        return f"Subsample({self.in_shape} -> {self.out_shape}, m={self.m}, {kind}, {self.act!r})"
 
 
-# -- book/03_subsampling.md, cell 11 --------------------------------------
+# -- book/03_subsampling.md, cell 18 --------------------------------------
 class Flatten:
-    """Hand-off from maps to a fully connected layer (§3.2.1): (N, C, H, W) -> (N, C*H*W).
+    """Hand-off from maps to a fully connected layer (§3.2.1): (N, C, P, Q) -> (N, C*P*Q).
 
     The order is NumPy's row-major one: map by map, each map row by row. It has no
-    parameters and no paper layer number (numbered = False); backward(dE_dx) (N, C*H*W),
-    with N that of the last forward, reshapes back to (N, C, H, W).
+    parameters and no paper layer number (numbered = False); backward(dE_dx) (N, C*P*Q),
+    with N that of the last forward, reshapes back to (N, C, P, Q).
     """
 
     numbered = False
@@ -157,58 +158,58 @@ class Flatten:
         return f"Flatten({self.in_shape} -> {self.out_shape})"
 
 
-# -- book/03_subsampling.md, cell 21 --------------------------------------
-def _conv_pool_sizes(input_size, kernel_size, n):
-    """Map sizes through conv -> pool -> conv -> pool, or a ValueError naming the culprit."""
+# -- book/03_subsampling.md, cell 32 --------------------------------------
+def _conv_pool_sizes(input_size, kernel_size, m):
+    """Map sizes through conv -> sub-sampling -> conv -> sub-sampling, or a ValueError naming the culprit."""
     s1 = input_size - kernel_size + 1
-    if s1 < 1 or s1 % n:
+    if s1 < 1 or s1 % m:
         raise ValueError(
             f"input_size={input_size} with kernel_size={kernel_size} gives {s1}x{s1} maps, "
-            f"which the sub-sampling factor n={n} does not divide"
+            f"which the block size m={m} does not divide"
         )
-    s2 = s1 // n - kernel_size + 1
-    if s2 < 1 or s2 % n:
+    s2 = s1 // m - kernel_size + 1
+    if s2 < 1 or s2 % m:
         raise ValueError(
-            f"input_size={input_size}, kernel_size={kernel_size}, n={n}: the second convolution layer gets "
-            f"{s1 // n}x{s1 // n} maps and would produce {s2}x{s2}, which n does not divide"
+            f"input_size={input_size}, kernel_size={kernel_size}, m={m}: the second convolution layer gets "
+            f"{s1 // m}x{s1 // m} maps and would produce {s2}x{s2}, which m does not divide"
         )
-    return s1, s1 // n, s2, s2 // n
+    return s1, s1 // m, s2, s2 // m
 
 
-def _two_stage_cnn(input_size, maps, kernel_size, n, n_classes, activation, trainable, connections, rng, dtype):
+def _two_stage_cnn(input_size, maps, kernel_size, m, n_classes, activation, trainable, connections, rng, dtype):
     for name, v in (("input_size", input_size), ("kernel_size", kernel_size), ("n_classes", n_classes)):
-        _check_size(name, v)
-    n = _check_factor(n)
+        check_size(name, v)
+    m = _check_block(m)
     if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
         raise ValueError(f"maps must be a pair (maps of the first, maps of the second convolution layer), got {maps!r}")
-    _conv_pool_sizes(input_size, kernel_size, n)
-    rng = _as_rng(rng)
+    _conv_pool_sizes(input_size, kernel_size, m)
+    rng = as_rng(rng)
     c1 = Conv((1, input_size, input_size), maps[0], kernel_size, activation, rng=rng, dtype=dtype)
-    s1 = Subsample(c1.out_shape, n, activation if trainable else None, trainable, dtype=dtype)
+    s1 = Subsample(c1.out_shape, m, activation if trainable else None, trainable, dtype=dtype)
     c2 = Conv(s1.out_shape, maps[1], kernel_size, activation, connections, rng=rng, dtype=dtype)
-    s2 = Subsample(c2.out_shape, n, activation if trainable else None, trainable, dtype=dtype)
+    s2 = Subsample(c2.out_shape, m, activation if trainable else None, trainable, dtype=dtype)
     flat = Flatten(s2.out_shape)
     out = Dense(flat.out_shape[0], n_classes, activation, rng=rng, dtype=dtype)
     return Network([c1, s1, c2, s2, flat, out])
 
 
-def toolbox_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, n=2, n_classes=10, rng=None, dtype=np.float64):
+def toolbox_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, rng=None, dtype=np.float64):
     """DeepLearnToolbox's example CNN: 6c5 - 2s - 12c5 - 2s - 10 sigmoid outputs (192 -> 10 at 28x28).
 
-    Sigmoid convolution layers with every pair connected, mean pooling (no parameters, no
-    activation), uniform init +-sqrt(6/(fan_in+fan_out)). Input (N, 1, input_size, input_size).
-    Parameters: k2, b2, k4, b4, W6, b6.
+    Sigmoid convolution layers with full connection (every pair i, j), mean pooling over m x m
+    blocks (no parameters, no activation), uniform init +-sqrt(6/(fan_in+fan_out)).
+    Input (N, 1, input_size, input_size). Parameters: k2, b2, k4, b4, W6, b6.
     """
-    return _two_stage_cnn(input_size, maps, kernel_size, n, n_classes, "sigmoid", False, None, rng, dtype)
+    return _two_stage_cnn(input_size, maps, kernel_size, m, n_classes, "sigmoid", False, None, rng, dtype)
 
 
-def paper_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, n=2, n_classes=10, activation="sigmoid",
+def paper_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, activation="sigmoid",
               connections=None, rng=None, dtype=np.float64):
     """The paper's CNN (§3): conv - sub-sampling - conv - sub-sampling - fully connected.
 
-    Sub-sampling layers learn beta and b per map and apply the activation (U3.2a).
-    ``connections`` (maps[0], maps[1]) bool is the second convolution layer's table (None:
-    all pairs). Input (N, 1, input_size, input_size). Parameters: k2, b2, beta3, b3, k4, b4,
-    beta5, b5, W6, b6.
+    Sub-sampling layers over m x m blocks learn beta and b per map and apply the activation
+    (U3.2a). ``connections`` (maps[0], maps[1]) bool is the second convolution layer's table
+    (None: full connection). Input (N, 1, input_size, input_size). Parameters: k2, b2, beta3,
+    b3, k4, b4, beta5, b5, W6, b6.
     """
-    return _two_stage_cnn(input_size, maps, kernel_size, n, n_classes, activation, True, connections, rng, dtype)
+    return _two_stage_cnn(input_size, maps, kernel_size, m, n_classes, activation, True, connections, rng, dtype)

@@ -1,5 +1,8 @@
 """The rendered book: the offline HTML build (tools/build_book.py), checked as files and in a real browser.
 
+Figures: every image is in a numbered, captioned figure (Figure 3.2: chapter 3's second) that
+the text refers to; citations link to the one page that lists references.bib.
+
 The build runs once per module into a temporary folder. Every check iterates over the pages
 that myst.yml's toc lists, so new chapters are covered without touching this file.
 
@@ -258,7 +261,7 @@ def test_the_papers_equation_numbers_are_shown(built, toc_file):
             tagged[label] = m.group(1).strip()
     for a in tree.find_all("a", "xref"):
         label = a.attrs["href"].split("#")[-1]
-        text = re.sub(r"\s", "", a.text())
+        text = a.text().strip()  # one word, e.g. "(4)" or "U3.2b"; longer link texts are prose
         if label in tagged and re.fullmatch(r"\(?[\w.]+\)?", text):
             assert text.strip("()") == tagged[label], (label, text)
 
@@ -277,13 +280,15 @@ def _ids(site, name):
 def test_every_link_and_cross_reference_resolves(built, toc_file):
     name = built.pages[toc_file]
     tree = built.tree(name)
-    links = [a.attrs["href"] for a in tree.find_all("a") if "href" in a.attrs]
-    links += [n.attrs[k] for n in tree.iter() for k in ("src",) if k in n.attrs]
-    links += [n.attrs["href"] for n in tree.find_all("link")]
+    anchors = [a.attrs["href"] for a in tree.find_all("a") if "href" in a.attrs]
+    loaded = [n.attrs[k] for n in tree.iter() for k in ("src",) if k in n.attrs]
+    loaded += [n.attrs["href"] for n in tree.find_all("link")]
     checked = 0
-    for url in links:
+    for url in anchors + loaded:
         if re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I) or url.startswith("//"):
-            assert url.startswith("data:"), f"{name}: the offline site links outside itself: {url}"
+            # a reader may follow a link out (the paper's PDF, a DOI), but the page loads nothing from outside
+            outward = url in anchors and url not in loaded and re.match(r"^https?://", url)
+            assert outward or url.startswith("data:"), f"{name}: the offline site loads from outside itself: {url}"
             continue
         file, _, anchor = url.partition("#")
         target = file or name
@@ -316,6 +321,107 @@ def test_figures_come_from_the_stored_outputs(built, toc_file):
         assert png.shape[0] > 50 and png.shape[1] > 50 and png.std() > 0.01, img.attrs["src"]
 
 
+def chapter_prefix(toc_file):
+    """The prefix of a chapter's figure numbers: 03_subsampling -> "3", A1_digits -> "A", else None."""
+    stem = Path(toc_file).stem
+    if m := re.match(r"(\d+)_", stem):
+        return str(int(m.group(1)))
+    if m := re.match(r"([A-Z])\d*_", stem):
+        return m.group(1)
+    return None
+
+
+def numbered_figure(node):
+    """The numbered figure (<figure id=... class="numbered">) that holds node, or None."""
+    while node is not None:
+        if node.tag == "figure" and {"numbered", "kind-figure"} <= node.classes and node.attrs.get("id"):
+            return node
+        node = node.parent
+    return None
+
+
+def figure_number(fig):
+    """ "3.2" from the caption "Figure 3.2: ...", and the caption's own text after it."""
+    caps = [c for c in fig.find_all("figcaption") if numbered_figure(c) is fig]
+    assert caps, f"figure {fig.attrs['id']} has no caption"
+    nums = caps[0].find_all("span", "caption-number")
+    assert nums, f"figure {fig.attrs['id']} has no number in its caption"
+    m = re.fullmatch(r"Figure\s+([0-9A-Z]+(?:\.\d+)?):", nums[0].text().strip())
+    assert m, f"figure {fig.attrs['id']}: caption number {nums[0].text()!r}"
+    return m.group(1), re.sub(r"\s+", " ", caps[0].text()).strip()[len(nums[0].text().strip()):].strip()
+
+
+@pytest.mark.parametrize("toc_file", CHAPTERS)
+def test_every_image_is_a_numbered_captioned_figure(built, toc_file):
+    """Every image on the page (the notebook's output figures and image files alike) sits in a
+    numbered figure with a caption; the numbers run 1, 2, ... within the chapter, with the
+    chapter as prefix (Figure 3.2); a code cell's figure is shown once, in the figure."""
+    article = built.tree(built.pages[toc_file]).find_all("article")[0]
+    loose = [img.attrs.get("src") for img in article.find_all("img") if numbered_figure(img) is None]
+    assert not loose, f"images outside a numbered, captioned figure: {loose}"
+    figures = [f for f in article.find_all("figure", "kind-figure") if "numbered" in f.classes and f.attrs.get("id")]
+    prefix = chapter_prefix(toc_file)
+    numbers = []
+    for fig in figures:
+        number, caption = figure_number(fig)
+        numbers.append(number)
+        assert len(caption.split()) >= 5, f"figure {fig.attrs['id']}: caption too short to say what it shows: {caption!r}"
+        assert fig.find_all("img"), f"figure {fig.attrs['id']} shows no image"
+        printed = [p.text()[:80] for p in fig.find_all("pre")]
+        assert not printed, f"figure {fig.attrs['id']}: its cell prints text besides the figure: {printed}"
+    assert numbers == [f"{prefix}.{i}" if prefix else str(i) for i in range(1, len(numbers) + 1)], numbers
+    srcs = [img.attrs["src"] for img in article.find_all("img")]
+    assert len(srcs) == len(set(srcs)), "an image is shown twice on the page"
+
+
+def test_every_figure_is_referred_to_with_its_number(built):
+    """Each numbered figure is the target of at least one cross-reference somewhere in the book,
+    and every reference to it shows the caption's number ("Figure 3.2")."""
+    figures = {}  # (html file, id) -> number
+    for toc_file in CHAPTERS:
+        name = built.pages[toc_file]
+        for fig in built.tree(name).find_all("figure", "kind-figure"):
+            if "numbered" in fig.classes and fig.attrs.get("id"):
+                figures[(name, fig.attrs["id"])] = figure_number(fig)[0]
+    referred = set()
+    for toc_file in CHAPTERS:
+        name = built.pages[toc_file]
+        for a in built.tree(name).find_all("article")[0].find_all("a"):
+            file, _, anchor = a.attrs.get("href", "").partition("#")
+            target = (file or name, anchor)
+            if target in figures and numbered_figure(a) is None:
+                referred.add(target)
+                text = re.sub(r"\s+", " ", a.text()).strip()
+                assert text == f"Figure {figures[target]}", f"{name}: a reference to {target} reads {text!r}"
+    never = sorted(set(figures) - referred)
+    assert not never, f"figures never referred to from the text: {never}"
+
+
+def bib_keys():
+    return re.findall(r"^@\w+\{([^,\s]+),", (ROOT / "references.bib").read_text(), flags=re.M)
+
+
+def test_the_references_page_lists_every_work(built):
+    """references.bib's works all appear, once each, on the one page that holds the list, and
+    every citation in the book links to its entry there."""
+    keys = bib_keys()
+    assert keys and len(keys) == len(set(keys)), keys
+    holders = [f for f in CHAPTERS if built.tree(built.pages[f]).find_all("ul", "bibliography")]
+    assert len(holders) == 1, holders
+    page = built.pages[holders[0]]
+    entries = built.tree(page).find_all("ul", "bibliography")[0].find_all("li")
+    assert sorted(li.attrs.get("id") for li in entries) == sorted(f"cite-{k}" for k in keys)
+    assert all(len(li.text().split()) >= 5 for li in entries)
+    cited = set()
+    for toc_file in CHAPTERS:
+        for a in built.tree(built.pages[toc_file]).find_all("a", "cite"):
+            file, _, anchor = a.attrs["href"].partition("#")
+            assert file == page and anchor.startswith("cite-"), a.attrs["href"]
+            assert a.text().strip(), "an empty citation"
+            cited.add(anchor[len("cite-"):])
+    assert cited == set(keys), f"works in references.bib never cited: {sorted(set(keys) - cited)}"
+
+
 @pytest.mark.parametrize("toc_file", CHAPTERS)
 def test_tables_code_and_errata_are_rendered(built, toc_file):
     tree = built.tree(built.pages[toc_file])
@@ -338,6 +444,7 @@ def test_tables_code_and_errata_are_rendered(built, toc_file):
 def copy_project(dst):
     shutil.copytree(ROOT / "book", dst / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy2(ROOT / "myst.yml", dst / "myst.yml")
+    shutil.copy2(ROOT / "references.bib", dst / "references.bib")
     site = dst / "tools" / "site"
     shutil.copytree(ROOT / "tools" / "site", site, ignore=shutil.ignore_patterns("node_modules"))
     (site / "node_modules").symlink_to(ROOT / "tools" / "site" / "node_modules")
@@ -357,6 +464,10 @@ BREAKAGES = {  # case: (text appended to the last chapter, what the failing buil
     "missing chapter file": ("See [a chapter that does not exist](09_missing.md).", r"09_missing"),
     "duplicate label": ("(preface)=\n## A second target named like the preface",
                         r'Duplicate identifier in project "preface"'),
+    "missing figure": ("See [](#fig-no-such-figure).", r"fig-no-such-figure"),
+    "figure of a missing cell": (":::{figure} #no-such-cell\n:label: fig-of-nothing\nA caption.\n:::\n\n"
+                                 "See [](#fig-of-nothing).", r"no-such-cell"),
+    "missing citation": ("As {cite}`no-such-work` shows.", r"no-such-work"),
 }
 
 
@@ -373,6 +484,33 @@ def test_a_broken_reference_fails_the_build(built, tmp_path, case):
     else:
         assert rc != 0, f"a book with {case} built without error:\n{log[-3000:]}"
         assert re.search(names, log), f"the failed build does not name the {case}:\n{log[-3000:]}"
+
+
+def test_a_figure_from_an_image_file(built, tmp_path):
+    """`:::{figure} file.png` works too: numbered with the chapter's prefix, captioned, referred to."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    copy_project(tmp_path)
+    chapter = next(f for f in CHAPTERS if chapter_prefix(f) == "A")
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(tmp_path / "book" / "a-drawing.png")
+    plt.close(fig)
+    append_to_markdown(tmp_path / chapter, ":::{figure} a-drawing.png\n:label: fig-a-drawing\n"
+                       "A drawing stored as a file, not made by a cell.\n:::\n\nSee [](#fig-a-drawing).")
+    rc, log = run_group([sys.executable, BUILD, "--root", tmp_path, "--out", tmp_path / "html"], timeout=300)
+    assert_no_survivors("the build of a copy")
+    assert rc == 0, log[-3000:]
+    tree = parse_html((tmp_path / "html" / built.pages[chapter]).read_text())
+    fig = next(f for f in tree.find_all("figure", "kind-figure") if f.attrs.get("id") == "fig-a-drawing")
+    number, caption = figure_number(fig)
+    assert number.startswith("A.") and caption.startswith("A drawing stored as a file")
+    assert (tmp_path / "html" / fig.find_all("img")[0].attrs["src"]).is_file()
+    refs = [a for a in tree.find_all("a", "xref") if a.attrs.get("href") == "#fig-a-drawing"]
+    assert refs and re.sub(r"\s+", " ", refs[0].text()).strip() == f"Figure {number}"
 
 
 # ---------------------------------------------------------------- a real browser

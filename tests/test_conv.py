@@ -38,9 +38,9 @@ def test_conv2_valid_kernel_larger_than_map(kshape):
     [
         (np.zeros((4, 4), dtype=np.int64), np.ones((2, 2)), TypeError, ["x", "floating-point", "int64"]),
         (np.zeros((4, 4)), np.ones((2, 2), dtype=bool), TypeError, ["k", "floating-point"]),
-        (np.zeros((1, 4, 4)), np.ones((2, 2)), ValueError, ["x", "(H, W)", "(1, 4, 4)"]),
-        (np.zeros(4), np.ones((2, 2)), ValueError, ["x", "(H, W)"]),
-        (np.zeros((4, 4)), np.ones(2), ValueError, ["k", "(h, w)"]),
+        (np.zeros((1, 4, 4)), np.ones((2, 2)), ValueError, ["x", "(P, Q)", "(1, 4, 4)"]),
+        (np.zeros(4), np.ones((2, 2)), ValueError, ["x", "(P, Q)"]),
+        (np.zeros((4, 4)), np.ones(2), ValueError, ["k", "(R, S)"]),
         (np.full((4, 4), np.nan), np.ones((2, 2)), ValueError, ["x", "non-finite"]),
         (np.zeros((4, 4)), np.full((2, 2), np.inf), ValueError, ["k", "non-finite"]),
     ],
@@ -61,14 +61,14 @@ def test_rot180_needs_two_axes():
 
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(
-    H=st.integers(1, 9), W=st.integers(1, 9), dh=st.integers(0, 8), dw=st.integers(0, 8),
+    P=st.integers(1, 9), Q=st.integers(1, 9), dr=st.integers(0, 8), ds=st.integers(0, 8),
     seed=st.integers(0, 2**31 - 1), mode=st.sampled_from(["valid", "full"]),
 )
-def test_conv2_matches_scipy(H, W, dh, dw, seed, mode):
+def test_conv2_matches_scipy(P, Q, dr, ds, seed, mode):
     # 'valid' needs a kernel no larger than the map; 'full' takes any kernel up to 9 x 9.
-    h, w = (max(1, H - dh), max(1, W - dw)) if mode == "valid" else (1 + dh, 1 + dw)
+    R, S = (max(1, P - dr), max(1, Q - ds)) if mode == "valid" else (1 + dr, 1 + ds)
     rng = np.random.default_rng(seed)
-    x, k = rng.normal(size=(H, W)), rng.normal(size=(h, w))
+    x, k = rng.normal(size=(P, Q)), rng.normal(size=(R, S))
     ours, ref = conv2(x, k, mode), scipy.signal.convolve2d(x, k, mode=mode)
     assert ours.shape == ref.shape
     assert np.max(np.abs(ours - ref)) < 1e-12

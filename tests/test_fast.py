@@ -1,6 +1,4 @@
 """cnnlit.fast outside the book: fast == faithful (properties), float32, bad input, the builders."""
-import inspect
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -26,12 +24,6 @@ from cnnlit.subsample import Subsample, down, paper_cnn, toolbox_cnn, up
 
 F64_TOL = 1e-12   # float64: fast and faithful agree to this, relative to the largest entry
 F32_TOL = 2e-4    # float32 fast against float64 faithful, relative to the largest entry
-
-
-def faithful(build, m, **kwargs):
-    """The faithful builder with block size m, whether it still calls it n (adapter: delete after ch03's rename)."""
-    key = "m" if "m" in inspect.signature(build).parameters else "n"
-    return build(**{key: m}, **kwargs)
 
 
 def close(a, b, tol):
@@ -99,7 +91,7 @@ def test_fast_conv_equals_faithful(case):
 )
 def test_fast_subsample_equals_faithful(C, h, w, m, N, trainable, act, seed):
     shape = (C, h * m, w * m)
-    slow = Subsample(shape, m, act, trainable)      # the block size positionally: faithful code may still say n
+    slow = Subsample(shape, m, act, trainable)
     fast = FastSubsample(shape, m, act, trainable)
     rng = np.random.default_rng(seed)
     if trainable:
@@ -151,9 +143,9 @@ def net_cases(draw):
 
 def build_pair(kw, m, paper, table, seed, dtype=np.float64):
     if paper:
-        return (faithful(paper_cnn, m, connections=table, rng=seed, **kw),
+        return (paper_cnn(m=m, connections=table, rng=seed, **kw),
                 fast_paper_cnn(m=m, connections=table, rng=seed, dtype=dtype, **kw))
-    return faithful(toolbox_cnn, m, rng=seed, **kw), fast_toolbox_cnn(m=m, rng=seed, dtype=dtype, **kw)
+    return toolbox_cnn(m=m, rng=seed, **kw), fast_toolbox_cnn(m=m, rng=seed, dtype=dtype, **kw)
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
@@ -197,7 +189,7 @@ def test_fast_float32_close_to_faithful(case):
 
 
 def test_full_size_toolbox_net_equals_faithful():
-    slow, fast = faithful(toolbox_cnn, 2, rng=3), fast_toolbox_cnn(rng=3)
+    slow, fast = toolbox_cnn(rng=3), fast_toolbox_cnn(rng=3)
     rng = np.random.default_rng(3)
     X = rng.uniform(size=(2, 1, 28, 28))
     T = one_hot(np.array([3, 7]), 10)
@@ -308,7 +300,7 @@ def test_fast_constructors_refuse_bad_arguments():
         FastConv((2, 4, 4), 2, 3, connections=[[1, 0], [1, 0]])
     with pytest.raises(TypeError, match="dtype must be float32 or float64"):
         FastConv((1, 4, 4), 2, 3, dtype=np.int32)
-    with pytest.raises(ValueError, match=r"m \(the sub-sampling block size\) must be a positive integer"):
+    with pytest.raises(ValueError, match=r"m \(the block size\) must be a positive integer"):
         FastSubsample((1, 4, 4), 0)
     with pytest.raises(ValueError, match=r"not divisible by the block size m=3"):
         FastSubsample((1, 4, 4), 3)
@@ -316,7 +308,7 @@ def test_fast_constructors_refuse_bad_arguments():
         fast_toolbox_cnn(input_size=29)
     with pytest.raises(ValueError, match="maps must be a pair"):
         fast_paper_cnn(maps=(6,))
-    with pytest.raises(ValueError, match=r"m \(the sub-sampling block size\)"):
+    with pytest.raises(ValueError, match=r"m \(the block size\)"):
         fast_toolbox_cnn(m=0)
     with pytest.raises(TypeError, match="rng"):
         fast_toolbox_cnn(rng="seed")

@@ -11,19 +11,29 @@ from cnnlit.subsample import Flatten, Subsample, down, paper_cnn, toolbox_cnn, u
 
 # --- bad input: each names the argument -------------------------------------------------
 
-@pytest.mark.parametrize("n", [0, -2, 2.0, 1.5, "2", True, None])
-def test_bad_factor_is_refused(n):
-    for call in (lambda: down(np.zeros((4, 4)), n), lambda: up(np.zeros((2, 2)), n), lambda: Subsample((1, 4, 4), n)):
-        with pytest.raises(ValueError, match="n .*positive integer"):
+@pytest.mark.parametrize("m", [0, -2, 2.0, 1.5, "2", True, None])
+def test_bad_block_size_is_refused(m):
+    for call in (lambda: down(np.zeros((4, 4)), m), lambda: up(np.zeros((2, 2)), m), lambda: Subsample((1, 4, 4), m)):
+        with pytest.raises(ValueError, match=r"m \(the block size\).*positive integer"):
             call()
 
 
-def test_map_size_not_divisible_by_n():
-    with pytest.raises(ValueError, match=r"in_shape \(2, 6, 5\).*not divisible.*n=2"):
+def test_block_size_is_a_keyword_m():
+    assert Subsample((1, 4, 4), m=2).m == 2
+    assert np.array_equal(down(np.ones((4, 4)), m=2), np.full((2, 2), 4.0))
+    assert up(np.ones((1, 1)), m=3).shape == (3, 3)
+    for build in (toolbox_cnn, paper_cnn):
+        assert build(input_size=10, kernel_size=3, maps=(1, 1), m=2, rng=0).layers[1].m == 2
+        with pytest.raises(TypeError):
+            build(n=2)
+
+
+def test_map_size_not_divisible_by_m():
+    with pytest.raises(ValueError, match=r"in_shape \(2, 6, 5\).*not divisible.*m=2"):
         Subsample((2, 6, 5), 2)
-    with pytest.raises(ValueError, match=r"6x6.*n=4"):
+    with pytest.raises(ValueError, match=r"6x6.*m=4"):
         Subsample((1, 6, 6), 4)
-    with pytest.raises(ValueError, match=r"5x4 of x is not divisible by n=2"):
+    with pytest.raises(ValueError, match=r"5x4 of x is not divisible by the block size m=2"):
         down(np.zeros((3, 5, 4)), 2)
 
 
@@ -135,12 +145,12 @@ def test_network_refuses_a_flatten_of_the_wrong_size():
 @pytest.mark.parametrize(
     "kwargs, words",
     [
-        ({"input_size": 12, "kernel_size": 3}, ["input_size=12", "n=2"]),  # 10 -> 5 -> 3: not divisible
+        ({"input_size": 12, "kernel_size": 3}, ["input_size=12", "m=2"]),  # 10 -> 5 -> 3: not divisible
         ({"input_size": 27}, ["input_size=27", "kernel_size=5", "23x23"]),
         ({"input_size": 0}, ["input_size"]),
         ({"kernel_size": 2.5}, ["kernel_size"]),
         ({"maps": (6,)}, ["maps"]),
-        ({"n": 0}, ["n (the sub-sampling factor)"]),
+        ({"m": 0}, ["m (the block size)"]),
         ({"n_classes": 0}, ["n_classes"]),
     ],
 )
@@ -156,21 +166,21 @@ def test_builders_refuse_sizes_that_do_not_divide(kwargs, words):
 
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(
-    n=st.integers(1, 4),
-    h=st.integers(1, 4),
-    w=st.integers(1, 4),
+    m=st.integers(1, 4),
+    p=st.integers(1, 4),
+    q=st.integers(1, 4),
     lead=st.lists(st.integers(1, 3), max_size=2),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_down_and_up_are_adjoint(n, h, w, lead, seed):
+def test_down_and_up_are_adjoint(m, p, q, lead, seed):
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=tuple(lead) + (n * h, n * w))
-    y = rng.normal(size=tuple(lead) + (h, w))
-    lhs, rhs = np.sum(down(x, n) * y), np.sum(x * up(y, n))
+    x = rng.normal(size=tuple(lead) + (m * p, m * q))
+    y = rng.normal(size=tuple(lead) + (p, q))
+    lhs, rhs = np.sum(down(x, m) * y), np.sum(x * up(y, m))
     assert abs(lhs - rhs) <= 1e-10 * (1 + np.sum(np.abs(x)) * np.max(np.abs(y)))
-    assert np.allclose(down(up(y, n), n), n * n * y)
+    assert np.allclose(down(up(y, m), m), m * m * y)
     if not lead:
-        assert np.array_equal(up(y, n), np.kron(y, np.ones((n, n))))
+        assert np.array_equal(up(y, m), np.kron(y, np.ones((m, m))))
 
 
 def test_down_matches_a_loop():
@@ -226,7 +236,7 @@ def test_builders_follow_the_model_contract(build):
     assert net.predict(X).shape == (2, 4)
     for p in net.params.values():
         p += 0.2 * rng.normal(size=p.shape)
-    errors = check_gradients(net, X, T, eps=1e-5)
+    errors = check_gradients(net, X, T, eps=1e-4)
     assert max(errors.values()) < 1e-7, errors
 
 

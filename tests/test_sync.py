@@ -97,9 +97,11 @@ def test_environment_yml_matches_pyproject():
 
 def test_every_chapter_is_in_the_table_of_contents():
     toc = re.findall(r"-\s*file:\s*(\S+)", (ROOT / "myst.yml").read_text())
-    assert toc == [f"book/{p.stem}.ipynb" for p in CHAPTERS if not p.stem.startswith("A")] + [
-        f"book/{p.stem}.ipynb" for p in CHAPTERS if p.stem.startswith("A")
-    ], toc
+    # chapters (00_, 01_, ...), then appendices (A1_, B1_, ...), then back matter (references)
+    def place(p):
+        return (0 if p.stem[0].isdigit() else 1 if re.match(r"[A-Z]\d+_", p.stem) else 2, p.stem)
+
+    assert toc == [f"book/{p.stem}.ipynb" for p in sorted(CHAPTERS, key=place)], toc
 
 
 def test_ci_runs_the_readme_test_command():

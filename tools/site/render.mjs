@@ -39,6 +39,92 @@ const pages = slugs.map((slug) => {
   return { slug, data, href: slug === project.index ? 'index.html' : `${slug}.html`, title: data.frontmatter.title || slug };
 });
 
+// ---------- citations ----------
+// mystmd resolves {cite}`key` against references.bib page by page: each page's JSON has
+// references.cite.data[key] = { html, url, doi, enumerator } for the works it cites, and
+// `cite` nodes (inside a `citeGroup` for {cite:p}) carrying the label. The book lists the
+// union of all pages' works on one page (the one whose text holds a `{div}` of class
+// "bibliography"), sorted by their formatted text (first author's surname), and every
+// citation links to its entry there.
+const bibliography = new Map();
+for (const p of pages) {
+  for (const [key, entry] of Object.entries(p.data.references?.cite?.data || {})) bibliography.set(key, entry);
+}
+const plainText = (html) => String(html).replace(/<[^>]+>/g, '').replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
+const isBibliographyDiv = (node) => node.type === 'div' && String(node.class || '').split(/\s+/).includes('bibliography');
+const bibPages = pages.filter((p) => { let found = false; visit(p.data.mdast, 'div', (n) => { found ||= isBibliographyDiv(n); }); return found; });
+if (bibPages.length > 1) errors.push(`more than one page holds the bibliography: ${bibPages.map((p) => p.slug)}`);
+const bibHref = bibPages.length ? bibPages[0].href : null;
+const citeId = (key) => `cite-${String(key).replace(/[^\w-]/g, '-')}`;
+const bibOrder = [...bibliography.keys()].sort((a, b) => plainText(bibliography.get(a).html).localeCompare(plainText(bibliography.get(b).html)));
+// Works that would be cited with the same text ("LeCun et al. (1998)" for two papers) get the
+// letters a, b, ... after the year, in the citations and in the list, in the list's order.
+const nodeText = (n) => n.value ?? (n.children || []).map(nodeText).join('');
+const citeTexts = new Map();
+for (const p of pages) {
+  visit(p.data.mdast, 'cite', (n) => {
+    if (!citeTexts.has(n.label)) citeTexts.set(n.label, nodeText(n).replace(/[(),;]/g, ' ').replace(/\s+/g, ' ').trim());
+  });
+}
+const yearSuffix = new Map();
+const sameText = new Map();
+for (const key of bibOrder) {
+  const t = citeTexts.get(key) ?? key;
+  sameText.set(t, [...(sameText.get(t) || []), key]);
+}
+for (const keys of sameText.values()) if (keys.length > 1) keys.forEach((k, i) => yearSuffix.set(k, String.fromCharCode(97 + i)));
+function withYearSuffix(children, key) {
+  const letter = yearSuffix.get(key);
+  if (!letter) return children;
+  const copy = structuredClone(children);
+  const texts = [];
+  visit({ type: 'root', children: copy }, 'text', (t) => { texts.push(t); });
+  const last = texts.reverse().find((t) => /\d{4}/.test(t.value));
+  if (last) last.value = last.value.replace(/(\d{4})(?!.*\d{4})/, `$1${letter}`);
+  return copy;
+}
+function bibliographyHtml() {
+  const item = (key) => {
+    const letter = yearSuffix.get(key);
+    const html = letter ? bibliography.get(key).html.replace(/\((\d{4})\)/, `($1${letter})`) : bibliography.get(key).html;
+    return `<li id="${esc(citeId(key))}">${html}</li>`;
+  };
+  return `<ul class="bibliography">${bibOrder.map(item).join('')}</ul>`;
+}
+
+// ---------- figures made by code cells ----------
+// A figure `:::{figure} #cell-label` embeds the outputs of the labelled code cell (mystmd
+// copies them into the figure's `container`, with source.label = the cell's label). The
+// cell keeps its code where it is, but its outputs are shown only in the figure.
+function embeddedCells(page) {
+  const labels = new Set();
+  visit(page.data.mdast, 'container', (node) => {
+    if (node.source?.label && (node.source.slug ?? page.slug) === page.slug) labels.add(node.source.label);
+  });
+  return labels;
+}
+// A figure must show something: `:::{figure} #no-such-cell` builds without a word from mystmd
+// (it leaves an unresolved `_lift` node and an empty figure), so it fails here.
+function checkFigures(tree, page) {
+  visit(tree, 'container', (node) => {
+    if (node.kind !== 'figure') return;
+    let shows = false;
+    visit(node, (n) => { shows ||= n.type === 'image' || (n.type === 'output' && !!n.jupyter_data); });
+    if (!shows) {
+      const what = node.source?.label ? `its embed "#${node.source.label}" resolves to no cell output` : 'it has no image';
+      errors.push(`${page.slug}: figure "${node.label || node.identifier || '(no label)'}" shows nothing: ${what}`);
+    }
+  });
+  visit(tree, '_lift', (node) => errors.push(`${page.slug}: unresolved embed "${node.source?.label ?? '?'}"`));
+}
+function dropEmbeddedOutputs(tree, page) {
+  const labels = embeddedCells(page);
+  if (!labels.size) return;
+  visit(tree, 'block', (node) => {
+    if (labels.has(node.label) || labels.has(node.identifier)) node.children = node.children.filter((c) => c.type !== 'outputs');
+  });
+}
+
 // ---------- handlers ----------
 function katexMacros(fm) {
   return Object.fromEntries(Object.entries(fm.math || {}).map(([k, v]) => [k, typeof v === 'string' ? v : v.macro]));
@@ -104,11 +190,38 @@ function handlers(page) {
       const href = node.remote && node.url ? pageHref(`${node.url}#${id}`) : `#${id}`;
       return h(node, 'a', { href, class: 'xref' }, all(h, node));
     },
+    // a figure or table: its kind as a class (kind-figure, kind-table), for styles and tests
+    container: (h, node) => h(node, 'figure', {
+      id: node.identifier || node.label || undefined,
+      class: [node.enumerated !== false ? 'numbered' : null, node.kind ? `kind-${node.kind}` : null, node.class].filter(Boolean).join(' ') || undefined,
+    }, all(h, node)),
+    // "Figure 3.2:" before a caption (mystmd fills the children from the template)
+    captionNumber: (h, node) => {
+      if (!node.enumerator) errors.push(`${page.slug}: ${node.kind || "container"} "${node.identifier}" has no number`);
+      return h(node, 'span', { class: 'caption-number' }, [...all(h, node), { type: 'text', value: ' ' }]);
+    },
+    cite: (h, node) => {
+      if (!bibliography.has(node.label)) errors.push(`${page.slug}: citation "${node.label}" is not in the bibliography`);
+      if (!bibHref) errors.push(`${page.slug}: citation "${node.label}" but no page holds the bibliography`);
+      const entry = bibliography.get(node.label);
+      return h(node, 'a', { class: 'cite', href: `${bibHref}#${citeId(node.label)}`, title: entry ? plainText(entry.html) : undefined },
+        all(h, { ...node, children: withYearSuffix(node.children || [], node.label) }));
+    },
+    // {cite:p}`a,b` -> "(A, 2006; B, 1998)"; a narrative group -> "A (2006), B (1998)"
+    citeGroup: (h, node) => {
+      const sep = node.kind === 'parenthetical' ? '; ' : ', ';
+      const parts = node.children.flatMap((c, i) => (i ? [{ type: 'text', value: sep }, c] : [c]));
+      const inner = all(h, { ...node, children: parts });
+      return h(node, 'span', { class: 'cite-group' }, node.kind === 'parenthetical'
+        ? [{ type: 'text', value: '(' }, ...inner, { type: 'text', value: ')' }] : inner);
+    },
     image: (h, node) => h(node, 'img', { src: local(node.url), alt: node.alt, class: node.class, width: node.width }),
     // mystmd turns simple inline math such as $10^{-9}$ into a `span` (text + superscript);
     // myst-to-html has no handler for it and would write a block-level <div> mid-sentence.
     span: (h, node) => h(node, 'span', { class: node.class, style: node.style }, all(h, node)),
-    div: (h, node) => h(node, 'div', { class: node.class, id: node.html_id || undefined }, all(h, node)),
+    div: (h, node) => (isBibliographyDiv(node)
+      ? raw(`<div class="references">${bibliographyHtml()}</div>`)
+      : h(node, 'div', { class: node.class, id: node.html_id || undefined }, all(h, node))),
     // myst-to-html drops the children of these; keep them.
     details: (h, node) => h(node, 'details', { class: node.class, open: node.open || undefined }, all(h, node)),
     summary: (h, node) => h(node, 'summary', all(h, node)),
@@ -164,6 +277,8 @@ function fixLinks(tree, page) {
 
 function renderBody(page) {
   const tree = structuredClone(page.data.mdast);
+  checkFigures(tree, page);
+  dropEmbeddedOutputs(tree, page);
   fixLinks(tree, page);
   glueMathPunctuation(tree);
   const pipe = unified()
