@@ -12,9 +12,9 @@ __all__ = ['im2col', 'col2im', 'FastConv', 'down_blocks', 'up_blocks', 'FastSubs
 import numpy as np
 
 from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
-from cnnlit.conv import _connection_table, _kernel_size
+from cnnlit.conv import connection_table, kernel_shape
 from cnnlit.dense import Dense, Network, Sigmoid, get_activation, glorot_uniform
-from cnnlit.subsample import Flatten, _check_block, _check_map_shape, _conv_pool_sizes
+from cnnlit.subsample import Flatten, check_block, check_map_shape, conv_pool_sizes
 
 
 def _chwn(a):
@@ -98,12 +98,12 @@ class FastConv:
     """
 
     def __init__(self, in_shape, n_out, kernel_size, activation="sigmoid", connections=None, *, rng=None, dtype=np.float64):
-        n_in, H, W = _check_map_shape("in_shape", in_shape)
+        n_in, H, W = check_map_shape("in_shape", in_shape)
         self.n_in, self.n_out = n_in, check_size("n_out", n_out)
-        R, S = _kernel_size(kernel_size)
+        R, S = kernel_shape(kernel_size)
         if R > H or S > W:
             raise ValueError(f"kernel_size {(R, S)} is larger than the input maps {(H, W)} of in_shape {tuple(in_shape)}")
-        self._table = _connection_table(connections, n_in, self.n_out)
+        self._table = connection_table(connections, n_in, self.n_out)
         self.act = get_activation(activation)
         dtype = check_dtype(dtype)
         # The same draws, in the same order, as Conv: one seed gives the same kernels.
@@ -198,8 +198,8 @@ class FastSubsample:
     """
 
     def __init__(self, in_shape, m=2, activation=None, trainable=True, *, dtype=np.float64):
-        self.in_shape = _check_map_shape("in_shape", in_shape)
-        self.m = _check_block(m)
+        self.in_shape = check_map_shape("in_shape", in_shape)
+        self.m = check_block(m)
         C, H, W = self.in_shape
         if H % self.m or W % self.m:
             raise ValueError(f"in_shape {self.in_shape}: the map size {H}x{W} is not divisible by the block size m={self.m}")
@@ -318,10 +318,10 @@ class FastNetwork(Network):
 def _fast_two_stage(input_size, maps, kernel_size, m, n_classes, activation, trainable, connections, rng, dtype):
     for name, v in (("input_size", input_size), ("kernel_size", kernel_size), ("n_classes", n_classes)):
         check_size(name, v)
-    m = _check_block(m)
+    m = check_block(m)
     if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
         raise ValueError(f"maps must be a pair (maps of the first, maps of the second convolution layer), got {maps!r}")
-    _conv_pool_sizes(input_size, kernel_size, m)
+    conv_pool_sizes(input_size, kernel_size, m)
     rng = as_rng(rng)
     c1 = FastConv((1, input_size, input_size), maps[0], kernel_size, activation, rng=rng, dtype=dtype)
     s1 = FastSubsample(c1.out_shape, m, activation if trainable else None, trainable, dtype=dtype)
