@@ -3,6 +3,7 @@
 Every module is written by a chapter of the book:
 
 - ``cnnlit.checks``: book/B1_conventions.md
+- ``cnnlit.combine``: book/05_combinations.md
 - ``cnnlit.conv``: book/02_convolution.md
 - ``cnnlit.data``: book/A1_digits.md
 - ``cnnlit.dense``: book/01_fully_connected.md
@@ -20,6 +21,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from . import checks, conv, data, dense, fast, gradcheck, sparsity, subsample  # noqa: E402
+from . import checks, combine, conv, data, dense, fast, gradcheck, sparsity, subsample  # noqa: E402
 
-__all__ = ['checks', 'conv', 'data', 'dense', 'fast', 'gradcheck', 'sparsity', 'subsample']
+__all__ = ['checks', 'combine', 'conv', 'data', 'dense', 'fast', 'gradcheck', 'sparsity', 'subsample']
