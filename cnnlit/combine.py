@@ -8,7 +8,7 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = ['softmax', 'softmax_jacobian', 'softmax_backward', 'KERNELS', 'check_kernels', 'Combine', 'FastCombine', 'combine_cnn', 'fast_combine_cnn']
 
 
-# -- book/05_combinations.md, cell 4 -------------------------------------
+# -- book/05_combinations.md, cell 10 -------------------------------------
 import numpy as np
 
 from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
@@ -53,7 +53,7 @@ def softmax_backward(alpha, dE_dalpha):
     return alpha * (dE_dalpha - np.sum(dE_dalpha * alpha, axis=0))
 
 
-# -- book/05_combinations.md, cell 6 -------------------------------------
+# -- book/05_combinations.md, cell 14 -------------------------------------
 KERNELS = ("pair", "shared")
 
 
@@ -160,7 +160,7 @@ class Combine(_CombineBase):
         return dE_dx_prev
 
 
-# -- book/05_combinations.md, cell 7 -------------------------------------
+# -- book/05_combinations.md, cell 16 -------------------------------------
 class FastCombine(_CombineBase):
     """Combination layer (U3.3a-c), batched on cnnlit.fast: a FastConv with kernels alpha_ij k_ij.
 
@@ -201,7 +201,7 @@ class FastCombine(_CombineBase):
         return dE_dx_prev
 
 
-# -- book/05_combinations.md, cell 9 -------------------------------------
+# -- book/05_combinations.md, cell 18 -------------------------------------
 def _combine_two_stage(fast, input_size, maps, kernel_size, m, n_classes, kernels, rng, dtype):
     for name, v in (("input_size", input_size), ("kernel_size", kernel_size), ("n_classes", n_classes)):
         check_size(name, v)

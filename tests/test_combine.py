@@ -1,0 +1,298 @@
+"""cnnlit.combine outside the book: the softmax and N8-N10, fast == faithful (properties), the
+gradient check, the builders and bad input."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnnlit.combine import (
+    KERNELS,
+    Combine,
+    FastCombine,
+    check_kernels,
+    combine_cnn,
+    fast_combine_cnn,
+    softmax,
+    softmax_backward,
+    softmax_jacobian,
+)
+from cnnlit.conv import Conv
+from cnnlit.fast import FastNetwork, fast_toolbox_cnn
+from cnnlit.gradcheck import check_gradients
+from cnnlit.subsample import toolbox_cnn
+
+F64_TOL = 1e-12   # float64: fast and faithful agree to this, relative to the largest entry
+F32_TOL = 2e-4    # float32 fast against float64 faithful
+
+
+def close(a, b, tol):
+    """max |a - b| <= tol * max |b| (entry-wise, scaled by the reference's largest entry)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    scale = max(np.abs(b).max(initial=0.0), 1e-300)
+    err = np.abs(a - b).max(initial=0.0) / scale
+    assert err <= tol, err
+    return err
+
+
+# --- the softmax, N8, N10 -------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.integers(1, 6), st.integers(1, 4), st.integers(0, 2**16))
+def test_softmax_columns_are_distributions(C, J, seed):
+    c = np.random.default_rng(seed).normal(scale=3.0, size=(C, J))
+    a = softmax(c)
+    assert a.shape == (C, J)
+    assert np.all((a > 0) & (a <= 1))                                   # U3.3b
+    np.testing.assert_allclose(a.sum(axis=0), 1.0, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(softmax(c + np.arange(J)), a, rtol=1e-14, atol=1e-300)  # a constant per column changes nothing
+    np.testing.assert_allclose(softmax(c[:, 0]), a[:, 0], rtol=1e-15)
+
+
+def test_softmax_does_not_overflow():
+    a = softmax(np.array([[1000.0, -1000.0], [0.0, -1001.0]]))
+    assert np.all(np.isfinite(a))
+    np.testing.assert_allclose(a, [[1.0, 1 / (1 + np.exp(-1))], [0.0, np.exp(-1) / (1 + np.exp(-1))]], atol=1e-15)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.integers(1, 7), st.integers(0, 2**16))
+def test_softmax_jacobian_matches_finite_differences(C, seed):
+    c = np.random.default_rng(seed).normal(size=C)
+    J = softmax_jacobian(softmax(c))
+    eps = 1e-5
+    numeric = np.empty((C, C))
+    for i in range(C):
+        e = np.zeros(C)
+        e[i] = eps
+        numeric[:, i] = (softmax(c + e) - softmax(c - e)) / (2 * eps)   # column i: d alpha / d c_i
+    np.testing.assert_allclose(J, numeric, atol=1e-10)
+    np.testing.assert_allclose(J, J.T, atol=0)
+    np.testing.assert_allclose(J.sum(axis=0), 0.0, atol=1e-15)          # the alphas keep summing to 1
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.integers(1, 6), st.integers(1, 4), st.integers(0, 2**16))
+def test_softmax_backward_is_the_jacobian_transposed(C, Jn, seed):
+    rng = np.random.default_rng(seed)
+    a = softmax(rng.normal(size=(C, Jn)))
+    g = rng.normal(size=(C, Jn))
+    got = softmax_backward(a, g)                                        # N10
+    for j in range(Jn):
+        np.testing.assert_allclose(got[:, j], softmax_jacobian(a[:, j]).T @ g[:, j], atol=1e-14)   # N9
+    np.testing.assert_allclose(got.sum(axis=0), 0.0, atol=1e-13)
+
+
+# --- fast == faithful -----------------------------------------------------------------------
+
+@st.composite
+def combine_cases(draw):
+    C = draw(st.integers(1, 4))
+    J = draw(st.integers(1, 4))
+    R = draw(st.integers(1, 4))
+    S = draw(st.integers(1, 4))
+    H = draw(st.integers(R, R + 4))
+    W = draw(st.integers(S, S + 4))
+    N = draw(st.integers(1, 3))
+    act = draw(st.sampled_from(["sigmoid", "tanh", "identity"]))
+    kernels = draw(st.sampled_from(KERNELS))
+    seed = draw(st.integers(0, 2**16))
+    return C, J, (R, S), (H, W), N, act, kernels, seed
+
+
+def _perturbed_pair(case):
+    C, J, ks, (H, W), N, act, kernels, seed = case
+    slow = Combine((C, H, W), J, ks, act, kernels, rng=seed)
+    fast = FastCombine((C, H, W), J, ks, act, kernels, rng=seed)
+    for name in ("c", "k", "b"):
+        assert np.array_equal(slow.params[name], fast.params[name]), name
+    rng = np.random.default_rng(seed)
+    for name, p in slow.params.items():
+        new = p + rng.normal(size=p.shape)
+        slow.params[name][...] = new
+        fast.params[name][...] = new
+    x = rng.normal(size=(N, C, H, W))
+    g = rng.normal(size=(N,) + slow.out_shape)
+    return slow, fast, x, g
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(combine_cases())
+def test_fast_combine_equals_faithful(case):
+    slow, fast, x, g = _perturbed_pair(case)
+    close(fast.forward(x), slow.forward(x), F64_TOL)
+    close(fast.backward(g), slow.backward(g), F64_TOL)
+    for name in ("c", "k", "b"):
+        close(fast.grads[name], slow.grads[name], F64_TOL)
+    close(fast.dE_dalpha, slow.dE_dalpha, F64_TOL)
+    close(fast.delta, slow.delta, F64_TOL)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(combine_cases())
+def test_fast_combine_without_input_grad(case):
+    slow, fast, x, g = _perturbed_pair(case)
+    slow.forward(x)
+    slow.backward(g)
+    fast.forward(x)
+    assert fast.backward(g, input_grad=False) is None
+    for name in ("c", "k", "b"):
+        close(fast.grads[name], slow.grads[name], F64_TOL)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(combine_cases())
+def test_combine_is_conv_with_kernels_alpha_k(case):
+    """U3.3a with k_ij is U3.1a with the kernels alpha_ij k_ij (full connection)."""
+    C, J, ks, (H, W), N, act, kernels, seed = case
+    slow, _, x, _ = _perturbed_pair(case)
+    conv = Conv((C, H, W), J, ks, act, rng=0)
+    conv.k[...] = slow.alpha[:, :, None, None] * slow.pair_kernels()
+    conv.b[...] = slow.b
+    close(slow.forward(x), conv.forward(x), F64_TOL)
+
+
+def test_fast_combine_float32():
+    slow = Combine((3, 9, 9), 4, 3, kernels="pair", rng=1)
+    fast = FastCombine((3, 9, 9), 4, 3, kernels="pair", rng=1, dtype=np.float32)
+    rng = np.random.default_rng(1)
+    c = rng.normal(size=slow.c.shape)
+    slow.c[...] = c
+    fast.c[...] = c
+    x = rng.normal(size=(2, 3, 9, 9))
+    g = rng.normal(size=(2,) + slow.out_shape)
+    y = fast.forward(x.astype(np.float32))
+    assert y.dtype == np.float32
+    close(y, slow.forward(x), F32_TOL)
+    close(fast.backward(g.astype(np.float32)), slow.backward(g), F32_TOL)
+    for name in ("c", "k", "b"):
+        assert fast.grads[name].dtype == np.float32
+        close(fast.grads[name], slow.grads[name], F32_TOL)
+
+
+def test_alpha_tracks_c_and_init():
+    layer = FastCombine((6, 12, 12), 16, 5, rng=0)
+    np.testing.assert_allclose(layer.alpha, 1 / 6)       # c = 0: the uniform alpha
+    layer.c[0, 3] = 2.0
+    assert layer.alpha[0, 3] > layer.alpha[1, 3]
+    assert layer.k.shape == (6, 16, 5, 5)
+    assert FastCombine((6, 12, 12), 16, 5, kernels="shared", rng=0).k.shape == (6, 5, 5)
+    assert "k_ij per pair" in repr(layer) and "k_i shared" in repr(Combine((6, 12, 12), 16, 5, kernels="shared"))
+
+
+# --- gradient checks and networks -----------------------------------------------------------
+
+@pytest.mark.parametrize("kernels", KERNELS)
+@pytest.mark.parametrize("builder", [combine_cnn, fast_combine_cnn])
+def test_gradient_check(builder, kernels):
+    net = builder(input_size=14, maps=(2, 3), kernel_size=3, n_classes=3, kernels=kernels, rng=3)
+    rng = np.random.default_rng(3)
+    for name, p in net.params.items():
+        p += 0.5 * rng.normal(size=p.shape)
+    X = rng.uniform(size=(3, 1, 14, 14))
+    T = rng.uniform(size=(3, 3))
+    errors = check_gradients(net, X, T)
+    assert set(errors) == {"k2", "b2", "c4", "k4", "b4", "W6", "b6"}
+    assert max(errors.values()) < 1e-7, errors
+
+
+@pytest.mark.parametrize("kernels", KERNELS)
+def test_builders_agree(kernels):
+    slow = combine_cnn(input_size=14, maps=(2, 3), kernel_size=3, n_classes=4, kernels=kernels, rng=5)
+    fast = fast_combine_cnn(input_size=14, maps=(2, 3), kernel_size=3, n_classes=4, kernels=kernels, rng=5)
+    assert isinstance(fast, FastNetwork)
+    assert sorted(slow.params) == sorted(fast.params)
+    rng = np.random.default_rng(5)
+    for name, p in slow.params.items():
+        assert np.array_equal(p, fast.params[name]), name
+        new = p + 0.3 * rng.normal(size=p.shape)
+        slow.params[name] = new
+        fast.params[name] = new
+    X = rng.uniform(size=(4, 1, 14, 14))
+    T = rng.uniform(size=(4, 4))
+    close(fast.predict(X), slow.predict(X), F64_TOL)
+    gs, gf = slow.gradients(X, T), fast.gradients(X, T)
+    for name in gs:
+        close(gf[name], gs[name], F64_TOL)
+
+
+def test_pair_network_starts_as_the_toolbox_network():
+    comb, tb = combine_cnn(input_size=14, maps=(2, 3), kernel_size=3, rng=7), toolbox_cnn(input_size=14, maps=(2, 3), kernel_size=3, rng=7)
+    np.testing.assert_allclose(comb.params["k4"] / 2, tb.params["k4"], rtol=1e-15)
+    X = np.random.default_rng(7).uniform(size=(3, 1, 14, 14))
+    close(comb.predict(X), tb.predict(X), 1e-14)
+    fast, ftb = fast_combine_cnn(rng=7), fast_toolbox_cnn(rng=7)
+    X = np.random.default_rng(7).uniform(size=(3, 1, 28, 28))
+    close(fast.predict(X), ftb.predict(X), 1e-14)
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls", [Combine, FastCombine])
+def test_bad_layer_arguments(cls):
+    with pytest.raises(ValueError, match="kernels"):
+        cls((2, 8, 8), 3, 3, kernels="per-pair")
+    with pytest.raises(ValueError, match="kernels"):
+        cls((2, 8, 8), 3, 3, kernels=None)
+    with pytest.raises(ValueError, match="in_shape"):
+        cls((8, 8), 3, 3)
+    with pytest.raises(ValueError, match="n_out"):
+        cls((2, 8, 8), 0, 3)
+    with pytest.raises(ValueError, match="kernel_size"):
+        cls((2, 8, 8), 3, 9)
+    with pytest.raises(ValueError, match="kernel_size"):
+        cls((2, 8, 8), 3, (3, 0))
+    with pytest.raises(TypeError, match="dtype"):
+        cls((2, 8, 8), 3, 3, dtype=np.int64)
+    with pytest.raises(ValueError, match="activation|unknown"):
+        cls((2, 8, 8), 3, 3, activation="relu6")
+    with pytest.raises(TypeError, match="rng"):
+        cls((2, 8, 8), 3, 3, rng="seed")
+
+
+@pytest.mark.parametrize("cls", [Combine, FastCombine])
+def test_bad_layer_inputs(cls):
+    layer = cls((2, 8, 8), 3, 3, rng=0)
+    with pytest.raises(RuntimeError, match="before forward"):
+        layer.backward(np.zeros((1, 3, 6, 6)))
+    with pytest.raises(ValueError, match="x_prev"):
+        layer.forward(np.zeros((1, 3, 8, 8)))
+    with pytest.raises(ValueError, match="x_prev"):
+        layer.forward(np.full((1, 2, 8, 8), np.nan))
+    with pytest.raises(TypeError, match="x_prev"):
+        layer.forward(np.zeros((1, 2, 8, 8), dtype=int))
+    layer.forward(np.zeros((2, 2, 8, 8)))
+    with pytest.raises(ValueError, match="dE_dx"):
+        layer.backward(np.zeros((1, 3, 6, 6)))
+
+
+def test_bad_softmax_inputs():
+    with pytest.raises(ValueError, match="c must have shape"):
+        softmax(np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="c must have shape"):
+        softmax(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="c contains"):
+        softmax(np.array([0.0, np.inf]))
+    with pytest.raises(TypeError, match="c must be a floating-point"):
+        softmax(np.array([1, 2]))
+    with pytest.raises(ValueError, match="alpha must have shape"):
+        softmax_jacobian(np.ones((2, 2)) / 2)
+    with pytest.raises(ValueError, match="dE_dalpha must have shape"):
+        softmax_backward(np.ones((2, 3)) / 2, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="kernels"):
+        check_kernels("k_ij")
+
+
+def test_bad_builder_arguments():
+    with pytest.raises(ValueError, match="kernels"):
+        fast_combine_cnn(kernels="all")
+    with pytest.raises(ValueError, match="maps"):
+        combine_cnn(maps=6)
+    with pytest.raises(ValueError, match="m \\(the block size\\)"):
+        fast_combine_cnn(m=0)
+    with pytest.raises(ValueError, match="input_size"):
+        combine_cnn(input_size=0)
+    with pytest.raises(ValueError, match="kernel_size=5"):
+        fast_combine_cnn(input_size=12)
+    with pytest.raises(ValueError, match="params\\['c4'\\]"):
+        fast_combine_cnn(rng=0).params["c4"] = np.zeros((12, 6))
