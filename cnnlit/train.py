@@ -223,7 +223,7 @@ def load_params(model, path):
         p[...] = stored[name]
 
 
-# -- book/07_practical.md, cell 22 ----------------------------------------
+# -- book/07_practical.md, cell 26 ----------------------------------------
 def _fprime2(layer, d2x):
     """d2E/du^2 ~ d2E/dx^2 * f'(u)^2: the Gauss-Newton rule, which drops the term in f''(u)."""
     return d2x * layer.act.df(layer.x) ** 2
@@ -288,7 +288,7 @@ def _layer_curvature(layer, d2x):
                     "(it covers Dense, FastDense, Conv, FastConv, Subsample, FastSubsample and Flatten)")
 
 
-# -- book/07_practical.md, cell 24 ----------------------------------------
+# -- book/07_practical.md, cell 28 ----------------------------------------
 def output_curvature(loss_fn, y, T):
     """The diagonal of the Gauss-Newton second derivative d2E^n/dy^2 of the error, row by row (N, c).
 
@@ -361,7 +361,7 @@ class SDLM:
         return f"SDLM(eta={self.eta:g}, mu={self.mu:g}, gamma={self.gamma:g})"
 
 
-# -- book/07_practical.md, cell 33 ----------------------------------------
+# -- book/07_practical.md, cell 39 ----------------------------------------
 class SoftmaxCrossEntropy:
     """Softmax outputs with the cross-entropy error E^n = -sum_k t_k log p_k, p = softmax(u^L) (§4.3).
 
