@@ -3,6 +3,7 @@
 Every module is written by a chapter of the book:
 
 - ``cnnlit.checks``: book/B1_conventions.md
+- ``cnnlit.cli``: book/08_digits.md
 - ``cnnlit.combine``: book/05_combinations.md
 - ``cnnlit.conv``: book/02_convolution.md
 - ``cnnlit.data``: book/A1_digits.md
@@ -22,6 +23,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from . import checks, combine, conv, data, dense, fast, gradcheck, sparsity, subsample, train  # noqa: E402
+from . import checks, cli, combine, conv, data, dense, fast, gradcheck, sparsity, subsample, train  # noqa: E402
 
-__all__ = ['checks', 'combine', 'conv', 'data', 'dense', 'fast', 'gradcheck', 'sparsity', 'subsample', 'train']
+__all__ = ['checks', 'cli', 'combine', 'conv', 'data', 'dense', 'fast', 'gradcheck', 'sparsity', 'subsample', 'train']

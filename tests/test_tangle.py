@@ -60,6 +60,23 @@ def test_export_to_a_named_module(tmp_path):
     assert "def b" in out["other.py"]
 
 
+def test_export_to_main_writes_a_runnable_module_that_init_does_not_import(tmp_path):
+    book = chapter(tmp_path, [(["export"], "def main():\n    return 0"),
+                              (["export:__main__"], "import sys\n\nif __name__ == \"__main__\":\n    sys.exit(0)")])
+    out = tangle.tangle_all(book)
+    assert 'if __name__ == "__main__":' in out["__main__.py"]
+    assert "__main__" not in out["__init__.py"] and "from . import demo" in out["__init__.py"]
+    compile(out["__main__.py"], "__main__.py", "exec")
+
+
+@pytest.mark.parametrize("src", ["if x:\n    pass", "if __name__ == 'other':\n    pass",
+                                 "if __name__ == '__main__':\n    pass\nelse:\n    pass"])
+def test_other_if_statements_are_still_rejected(tmp_path, src):
+    book = chapter(tmp_path, [(["export"], src)])
+    with pytest.raises(tangle.TangleError, match="top-level If statement"):
+        tangle.tangle_all(book)
+
+
 @pytest.mark.parametrize(
     "src, message",
     [

@@ -8,7 +8,8 @@ A chapter names the module it writes in its front matter::
 
 A code cell tagged ``export`` goes to that module; a cell tagged ``export:NAME`` goes to
 ``cnnlit/NAME.py`` instead, so one chapter can write two modules (chapter 01 writes
-``dense.py`` and ``gradcheck.py``). Cells are copied in order. Export cells hold definitions
+``dense.py`` and ``gradcheck.py``); ``export:__main__`` writes ``cnnlit/__main__.py``, which
+``python -m cnnlit`` runs and ``__init__.py`` does not import. Cells are copied in order. Export cells hold definitions
 and imports only: IPython magics, shell escapes and top-level statements with side effects
 are rejected with an error that names the chapter and the cell.
 
@@ -108,6 +109,13 @@ def _chapter_title(nb, path: Path) -> str:
     return path.stem
 
 
+def _is_main_guard(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.If) and not node.orelse and isinstance(node.test, ast.Compare)
+            and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
+            and len(node.test.ops) == 1 and isinstance(node.test.ops[0], ast.Eq)
+            and isinstance(node.test.comparators[0], ast.Constant) and node.test.comparators[0].value == "__main__")
+
+
 def _check_cell(src: str, where: str) -> None:
     magic = f"{where}: export cells may not contain IPython magics or shell escapes (%, !, get_ipython)"
     try:
@@ -124,6 +132,8 @@ def _check_cell(src: str, where: str) -> None:
     for node in tree.body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             continue  # a docstring or comment string is harmless
+        if _is_main_guard(node):
+            continue  # `if __name__ == "__main__":` runs only as a script (cnnlit/__main__.py)
         if not isinstance(node, ALLOWED_TOP_LEVEL):
             raise TangleError(
                 f"{where}: export cells hold definitions and imports only; line {node.lineno} is a top-level "
@@ -176,7 +186,7 @@ def tangle_all(book: Path = BOOK) -> dict[str, str]:
                 raise TangleError(f"module {name!r} is written by both {owners[name].name} and {chapter.name}")
             owners[name] = chapter
             out[f"{name}.py"] = module.render()
-    out["__init__.py"] = render_init(sorted(owners), owners)
+    out["__init__.py"] = render_init(sorted(n for n in owners if n != "__main__"), owners)
     return out
 
 
