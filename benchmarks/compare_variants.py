@@ -11,7 +11,7 @@ squared error, plain gradient descent with eta = 1) and changes one thing:
 - SDLM: eta = 0.01, mu = 1e-3, gamma = 0.05 (chapter 7).
 
 All are built by cnnlit.cli.build_model and trained by cnnlit.train.train on the 6000 training
-digits, in float32 at one BLAS thread, for 10 epochs of mini-batches of 50, with seeds 0, 1, 2
+digits, in float32 at one BLAS thread, for 10 epochs of mini-batches of 50, with seeds 0 and 1
 (each seed draws the weights and the order); the test error and loss on the 1000 test digits are
 recorded after every epoch. It needs no CNNLIT_DATA, and runs in minutes:
 
@@ -46,7 +46,7 @@ VARIANTS = {
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     a = p.parse_args(argv)
     f32 = np.float32
     X, T = load_digits("train", dtype=f32)
