@@ -8,10 +8,10 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = []
 
 
-# -- book/08_digits.md, cell 8 -------------------------------------------
+# -- book/08_digits.md, cell 16 -------------------------------------------
 import sys
 
 from cnnlit.cli import main
 
-if __name__ == "__main__":
+if __name__ == "__main__" and __spec__ is not None:   # python -m cnnlit, not a notebook's kernel
     sys.exit(main())

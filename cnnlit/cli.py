@@ -8,7 +8,7 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = ['LOSSES', 'BEST_MAPS', 'COMBINE_LAMBDA', 'MODELS', 'with_softmax', 'build_model', 'scores', 'confusion_matrix', 'CLIError', 'save_model', 'load_model', 'load_data', 'read_image', 'Progress', 'cmd_train', 'cmd_evaluate', 'cmd_predict', 'make_parser', 'main']
 
 
-# -- book/08_digits.md, cell 2 -------------------------------------------
+# -- book/08_digits.md, cell 4 -------------------------------------------
 import argparse
 import json
 import os
@@ -84,7 +84,7 @@ def confusion_matrix(labels, predicted, c=10):
     return counts
 
 
-# -- book/08_digits.md, cell 3 -------------------------------------------
+# -- book/08_digits.md, cell 6 -------------------------------------------
 class CLIError(Exception):
     """A user error: the message is printed on one line, and the program exits with ``code``."""
 
@@ -139,7 +139,7 @@ def load_data(folder, dtype):
     return X, one_hot(mnist.y_train, dtype=dtype), Xt, mnist.y_test.astype(np.int64), f"MNIST from {folder}"
 
 
-# -- book/08_digits.md, cell 4 -------------------------------------------
+# -- book/08_digits.md, cell 8 -------------------------------------------
 def _as_grey(path, a):
     """A 2-D grey image in [0, 1] from a decoded array: 28x28, grey or RGB(A) with equal channels."""
     if a.ndim == 3 and a.shape[2] in (3, 4):
@@ -188,7 +188,7 @@ def read_image(path):
     return 1.0 - x if border.mean() > 0.5 else x
 
 
-# -- book/08_digits.md, cell 5 -------------------------------------------
+# -- book/08_digits.md, cell 10 -------------------------------------------
 class Progress:
     """An optimizer wrapper that shows a one-line progress bar with the running loss on stderr.
 
@@ -222,7 +222,7 @@ class Progress:
             self.stream.flush()
 
 
-# -- book/08_digits.md, cell 6 -------------------------------------------
+# -- book/08_digits.md, cell 12 -------------------------------------------
 def cmd_train(a):
     spec = MODELS[a.model]
     loss = a.loss or spec["loss"]
@@ -292,7 +292,7 @@ def cmd_predict(a):
     return 0
 
 
-# -- book/08_digits.md, cell 7 -------------------------------------------
+# -- book/08_digits.md, cell 14 -------------------------------------------
 class _Parser(argparse.ArgumentParser):
     """argparse, with a one-line error message (exit code 2) instead of the usage block."""
 

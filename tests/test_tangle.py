@@ -62,9 +62,9 @@ def test_export_to_a_named_module(tmp_path):
 
 def test_export_to_main_writes_a_runnable_module_that_init_does_not_import(tmp_path):
     book = chapter(tmp_path, [(["export"], "def main():\n    return 0"),
-                              (["export:__main__"], "import sys\n\nif __name__ == \"__main__\":\n    sys.exit(0)")])
+                              (["export:__main__"], "import sys\n\nif __name__ == \"__main__\" and __spec__:\n    sys.exit(0)")])
     out = tangle.tangle_all(book)
-    assert 'if __name__ == "__main__":' in out["__main__.py"]
+    assert 'if __name__ == "__main__" and __spec__:' in out["__main__.py"]
     assert "__main__" not in out["__init__.py"] and "from . import demo" in out["__init__.py"]
     compile(out["__main__.py"], "__main__.py", "exec")
 
