@@ -26,7 +26,7 @@ from cnnlit.sparsity import EntropyPenalty, Penalized
 from cnnlit.train import SGD, SoftmaxCrossEntropy, layer_rates, train
 
 LOSSES = ("squared", "cross-entropy")
-BEST_MAPS = (12, 32)
+BEST_MAPS = (20, 50)
 COMBINE_LAMBDA = 0.004
 MODELS = {
     "toolbox": {"about": "DeepLearnToolbox's example, 6c5-2s-12c5-2s-10, sigmoid, mean pooling",
@@ -35,8 +35,8 @@ MODELS = {
               "loss": "squared", "lr": 1.0, "epochs": 1, "decay": 1.0},
     "combine": {"about": "learned combinations of 6 maps into 12, entropy penalty lambda = 0.004",
                 "loss": "squared", "lr": 1.0, "epochs": 1, "decay": 1.0},
-    "best": {"about": "the book's best recipe, 12c5-2s-32c5-2s-10, softmax cross-entropy, rates 4, 2, 1 times lr",
-             "loss": "cross-entropy", "lr": 0.5, "epochs": 10, "decay": 0.85, "layer_scale": {2: 4.0, 4: 2.0, 6: 1.0}},
+    "best": {"about": "the book's best recipe, 20c5-2s-50c5-2s-10, softmax cross-entropy, rates 4, 2, 1 times lr",
+             "loss": "cross-entropy", "lr": 0.5, "epochs": 20, "decay": 0.9, "layer_scale": {2: 4.0, 4: 2.0, 6: 1.0}},
 }
 
 
