@@ -108,8 +108,8 @@ def load_model(path):
             stored = {name: f[name] for name in f.files}
     except FileNotFoundError:
         raise CLIError(f"{path}: no such model file") from None
-    except (OSError, ValueError, EOFError) as exc:
-        raise CLIError(f"{path}: not a cnnlit model file (cannot read it as .npz: {exc})") from None
+    except (OSError, ValueError, EOFError):
+        raise CLIError(f"{path}: not a cnnlit model file (not a NumPy .npz archive)") from None
     try:
         info = json.loads(str(stored.pop("cnnlit_info")))
         model = build_model(info["model"], loss=info["loss"], dtype=np.dtype(info["dtype"]).type)
@@ -172,8 +172,8 @@ def read_image(path):
             a = np.load(path, allow_pickle=False)
         except FileNotFoundError:
             raise CLIError(f"{path}: no such image file") from None
-        except (OSError, ValueError, EOFError) as exc:
-            raise CLIError(f"{path}: not a readable .npy array ({exc})") from None
+        except (OSError, ValueError, EOFError):
+            raise CLIError(f"{path}: not a readable .npy array of numbers") from None
     else:
         from PIL import Image, UnidentifiedImageError
         try:
