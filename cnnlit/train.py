@@ -152,6 +152,10 @@ def train(model, X, T, *, epochs=1, batch_size=50, eta=None, optimizer=None, rng
     if record_every is not None and (isinstance(record_every, bool) or not isinstance(record_every, numbers.Integral)
                                      or record_every < 1):
         raise ValueError(f"record_every must be a positive integer or None, got {record_every!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(step, model), got {type(callback).__name__}")
+    if monitor is not None and not (isinstance(monitor, (tuple, list)) and len(monitor) == 2):
+        raise TypeError("monitor must be a pair (X_monitor, T_monitor)")
     Xm, Tm = (X, T) if monitor is None else _check_data(model, *monitor)
     optimizer.check(model)
     rng = as_rng(rng)

@@ -321,3 +321,9 @@ def test_eta_or_optimizer_and_other_arguments():
         train(small_net(), X[:, :, :10], T, batch_size=4, eta=0.1, progress=False)
     with pytest.raises(ValueError, match="gamma"):
         SDLM(0.1, gamma=0)
+    with pytest.raises(TypeError, match="callback"):
+        train(small_net(), X, T, batch_size=4, eta=0.1, callback=3, progress=False)
+    with pytest.raises(TypeError, match="monitor"):
+        train(small_net(), X, T, batch_size=4, eta=0.1, monitor=X, progress=False)
+    with pytest.raises(ValueError, match="T has 5 columns"):
+        train(small_net(), X, T, batch_size=4, eta=0.1, monitor=(X, one_hot(np.zeros(12, int), 5)), progress=False)
