@@ -266,6 +266,35 @@ def test_the_papers_equation_numbers_are_shown(built, toc_file):
             assert text.strip("()") == tagged[label], (label, text)
 
 
+def prose_of(md):
+    """The chapter's prose: no code, no math, no inline code or roles, and no links."""
+    text = without_fences(md)
+    text = re.sub(r"\$\$.+?\$\$", " ", text, flags=re.S)
+    text = re.sub(r"\$[^$\n]+\$", " ", text)
+    text = re.sub(r"`[^`\n]*`", " ", text)
+    return re.sub(r"\[[^\]\n]*\]\([^)\n]*\)", " ", text)
+
+
+def test_every_mention_of_a_tagged_display_is_a_link():
+    """A tagged display ((4), U3.1d) is named in the prose only through a link, never as bare text,
+    and every tagged display carries a label that such a link can point at. Source-level: no build."""
+    sources = {f: without_fences(source_md(f)) for f in CHAPTERS}
+    tags = set()
+    for f, md in sources.items():
+        for body, label in re.findall(r"\$\$(.+?)\$\$([ \t]*\([\w-]+\))?", md, flags=re.S):
+            if m := re.search(r"\\tag\{([^{}]+)\}", body):
+                assert label.strip(), f"{f}: the display tagged ({m.group(1)}) has no label"
+                tags.add(m.group(1).strip())
+    assert {"1", "7", "U3.1d", "U3.2b"} <= tags
+    bare = []
+    for f in CHAPTERS:
+        text = prose_of(source_md(f))
+        for tag in tags:
+            pattern = rf"\({re.escape(tag)}\)" if tag.isdigit() else rf"(?<![\w.]){re.escape(tag)}(?!\w)"
+            bare += [f"{f}: ...{text[max(0, m.start() - 40):m.end()]!r}" for m in re.finditer(pattern, text)]
+    assert not bare, "bare mentions of tagged displays (write [](#eq-n4) or [U3.1d](#eq-u3-1d)):\n" + "\n".join(bare)
+
+
 def test_chapter_one_shows_equations_one_to_six(built):
     tree = built.tree(built.pages["book/01_fully_connected.ipynb"])
     shown = [re.sub(r"\s", "", t.text()) for t in tree.find_all("span", "tag")]
