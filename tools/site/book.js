@@ -56,8 +56,11 @@
       const found = await pf.search(q);
       const data = await Promise.all(found.results.slice(0, 8).map((r) => r.data()));
       if (mine !== seq) return; // a newer query is on its way
+      // Pagefind's urls start at the site's root and drop "index.html"; the pages are flat files
+      // with relative links, so the book works from any folder.
+      const href = (url) => url.replace(/^\/+/, '').replace(/(^|\/)$/, '$1index.html');
       results.innerHTML = data.length
-        ? `<ol>${data.map((d) => `<li><a href="${d.url.replace(/^\/+/, '')}">${d.meta.title || d.url}</a><p>${d.excerpt}</p></li>`).join('')}</ol>`
+        ? `<ol>${data.map((d) => `<li><a href="${href(d.url)}">${d.meta.title || d.url}</a><p>${d.excerpt}</p></li>`).join('')}</ol>`
         : '<p class="search-note">No page matches.</p>';
       results.dataset.state = 'done';
     }

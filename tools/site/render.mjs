@@ -132,7 +132,10 @@ function katexMacros(fm) {
 }
 function renderTex(tex, displayMode, page) {
   try {
-    return katex.renderToString(tex, { displayMode, throwOnError: true, macros: katexMacros(page.data.frontmatter), strict: 'warn', output: 'htmlAndMathml' }); // MathML for screen readers
+    // MathML beside the HTML, for screen readers; the search index skips it (it repeats the
+    // formula and carries the TeX source, which would fill the result excerpts)
+    return katex.renderToString(tex, { displayMode, throwOnError: true, macros: katexMacros(page.data.frontmatter), strict: 'warn', output: 'htmlAndMathml' })
+      .replace(/<span class="katex-mathml">/g, '<span class="katex-mathml" data-pagefind-ignore>');
   } catch (e) {
     errors.push(`${page.slug}: KaTeX: ${e.message}`);
     return `<code class="katex-error">${esc(tex)}</code>`;
@@ -182,7 +185,7 @@ function handlers(page) {
     block: (h, node) => h(node, 'div', { class: ['block', node.kind].filter(Boolean).join(' '), id: node.html_id }, all(h, node)),
     heading: (h, node) => {
       const id = node.html_id || node.identifier || undefined;
-      const anchor = id && node.depth > 1 ? [raw(`<a class="anchor" href="#${esc(id)}" aria-label="Link to this section">#</a>`)] : [];
+      const anchor = id && node.depth > 1 ? [raw(`<a class="anchor" href="#${esc(id)}" aria-label="Link to this section" data-pagefind-ignore>#</a>`)] : [];
       return h(node, `h${node.depth}`, { id }, [...all(h, node), ...anchor]);
     },
     crossReference: (h, node) => {
