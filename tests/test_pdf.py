@@ -49,7 +49,8 @@ def test_every_chapter_starts_a_page_in_toc_order(pdf):
     assert starts == sorted(set(starts)), f"chapters share or reverse pages: {marks}"
     assert len(reader.pages) >= len(CHAPTERS) + 2
     assert starts[0] >= 1 and starts[-1] < len(reader.pages)
-    squeeze = lambda t: re.sub(r"[\s\xad]", "", same(t))  # noqa: E731  (line breaks, hyphenation)
+    # pypdf reads typst's hyphens as soft hyphens: one at a line's end was added by hyphenation
+    squeeze = lambda t: re.sub(r"\s", "", same(t).replace("\xad\n", "").replace("\xad", "-"))  # noqa: E731
     for title in titles(out):  # the titles are in the text too (contents and chapter heads)
         assert squeeze(text).count(squeeze(title.split(":")[0])) >= 2, title
 
