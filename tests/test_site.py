@@ -203,6 +203,12 @@ def test_dark_mode_follows_the_system_and_the_toggle(built, server, browser):
         assert luminance(dark["img"]) > 0.9, dark["img"]
     browser.eval("scrollTo(0, document.querySelector('.math-display').getBoundingClientRect().top + scrollY - 200), true")
     shot(browser, "dark")
+    if browser.eval("!!document.querySelector('figure.kind-figure img')"):
+        browser.eval("scrollTo(0, document.querySelector('figure.kind-figure img').getBoundingClientRect().top + scrollY - 100), true")
+        shot(browser, "dark-figure")
+    if browser.eval("!!document.querySelector('pre.code')"):
+        browser.eval("scrollTo(0, document.querySelector('.block.notebook-code').getBoundingClientRect().top + scrollY - 100), true")
+        shot(browser, "dark-code")
     browser.eval("scrollTo(0, 0), true")
 
     browser.eval("document.querySelector('.theme-toggle').click(), true")  # the reader's choice wins
@@ -252,6 +258,10 @@ def test_phone_layout(built, server, browser, toc_file):
     assert top < 300, f"the page's title starts {top} px down"
     if toc_file == CHAPTERS[0]:
         shot(browser, "phone")
+        if browser.eval("!!document.querySelector('.table-scroll')"):  # a wide table in its box
+            browser.eval("scrollTo(0, document.querySelector('.table-scroll').getBoundingClientRect().top + scrollY - 80), true")
+            shot(browser, "phone-table")
+            browser.eval("scrollTo(0, 0), true")
     browser.eval("document.querySelector('.menu-toggle').click(), true")
     assert browser.eval(toc_shown), "the menu button does not open the table of contents"
     assert browser.eval("document.querySelector('.menu-toggle').getAttribute('aria-expanded')") == "true"
