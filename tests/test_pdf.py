@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from test_book import CHAPTERS, ROOT, parse_html, pages_of_build, source_md, without_fences
+from test_book import CHAPTERS, ROOT, chapter_prefix, pages_of_build, parse_html, source_md, without_fences
 
 pypdf = pytest.importorskip("pypdf", reason="pip install -e '.[test]' (pypdf)")
 
@@ -88,6 +88,22 @@ def test_figures_and_cross_references(pdf):
     links = sum(len(re.findall(r"\]\(#eq-", without_fences(source_md(f)))) for f in CHAPTERS)
     assert internal >= links, f"{internal} internal links in the PDF, but the chapters link equations {links} times"
     assert "Figure" in text
+
+
+def test_errata_boxes_and_figure_numbers(pdf):
+    """The errata boxes keep their titles, and the figures their chapter's numbers (Figure 3.2),
+    the same numbers the site shows and the text refers to."""
+    reader, text, out = pdf
+    flat = re.sub(r"\s+", "", text.replace("\xad\n", "").replace("\xad", "-"))
+    for f in CHAPTERS:
+        md = without_fences(source_md(f))
+        for title in re.findall(r"^:{3,}\{admonition\}\s*(Erratum.*)$", md, flags=re.M):
+            assert re.sub(r"\s+", "", title)[:40] in flat, f"{f}: the erratum {title!r} is not in the PDF"
+        prefix = chapter_prefix(f)
+        n = len(re.findall(r"^:{3,}\{figure\}", source_md(f), flags=re.M))
+        for i in range(1, n + 1):
+            number = f"{prefix}.{i}" if prefix else str(i)
+            assert f"Figure{number}:" in flat, f"{f}: no caption 'Figure {number}:' in the PDF"
 
 
 def test_the_site_links_the_pdf(pdf):

@@ -15,7 +15,10 @@
      display becomes an equation numbered "(N)", so the paper's numbers stand beside it and
      a link to its label lands on it;
    - links to another page ("/fully-connected") point at a label placed where that page
-     starts.
+     starts;
+   - figure numbers get the chapter's prefix as on the site (1.1, A.2), not a typst pattern;
+   - admonitions with a class but no kind (the errata boxes) get a kind from their class
+     (tools/pdf/myst-plugin.mjs), since the typst writer drops those without one.
 
 Exit status 0 means the PDF was written.
 """
@@ -56,6 +59,10 @@ def stage(root, src):
     text, n = re.subn(r"^project:\n", "project:\n" + export, text, count=1, flags=re.M)
     if n != 1:
         sys.exit("build failed: myst.yml has no `project:` section")
+    # tools/pdf/myst-plugin.mjs: admonitions get a kind, or the typst writer drops them
+    text, n = re.subn(r"^(  plugins:\n)", r"\1    - tools/pdf/myst-plugin.mjs\n", text, count=1, flags=re.M)
+    if n != 1:
+        sys.exit("build failed: myst.yml has no `plugins:` list under `project:`")
     (src / "myst.yml").write_text(text)
 
 
@@ -68,6 +75,14 @@ def number_equations(typ):
         label = m["label"] or ""
         return f'#math.equation(block: true, numbering: _ => "({tag})", $ {m["body"]} $){label}'
     return TAGGED.sub(one, typ)
+
+
+def fix_figure_numbers(typ):
+    # At a chapter's first figure mystmd sets its number ("3.1", from tools/site/myst-plugin.mjs)
+    # as typst's numbering *pattern* and lets typst count on; but typst reads "1.1" as two
+    # counters (showing "1") and "A.1" as a letter counter (showing "A"). A function that puts
+    # the chapter's prefix before typst's count shows 1.1, 1.2, ..., A.1, ... as on the site.
+    return re.sub(r'#set figure\(numbering: "([^"]+)\.1"\)', r'#set figure(numbering: n => "\1." + str(n))', typ)
 
 
 def fix_page_links(typ):
@@ -99,7 +114,7 @@ def fix_typst(out, root):
     for f in out.glob("*.typ"):
         if f.name in ("book.typ", "myst-imports.typ"):
             continue
-        f.write_text(fix_page_links(number_equations(f.read_text())))
+        f.write_text(fix_page_links(number_equations(fix_figure_numbers(f.read_text()))))
     return includes
 
 
