@@ -16,6 +16,7 @@
      a link to its label lands on it;
    - links to another page ("/fully-connected") point at a label placed where that page
      starts;
+   - TeX's negative thin space is 1/6 em, not the 1 em mystmd writes;
    - figure numbers get the chapter's prefix as on the site (1.1, A.2), not a typst pattern;
    - admonitions with a class but no kind (the errata boxes) get a kind from their class
      (tools/pdf/myst-plugin.mjs), since the typst writer drops those without one.
@@ -85,6 +86,12 @@ def fix_figure_numbers(typ):
     return re.sub(r'#set figure\(numbering: "([^"]+)\.1"\)', r'#set figure(numbering: n => "\1." + str(n))', typ)
 
 
+def fix_negative_space(typ):
+    # TeX's negative thin space \! is 3/18 em; mystmd writes it as #h(-1em), which makes
+    # "f'\!(u)" print its parenthesis over the f'.
+    return typ.replace("#h(-1em)", "#h(-0.1667em)")
+
+
 def fix_page_links(typ):
     # "/slug#id" -> the id's own label; "/slug" -> the label at the start of that page
     typ = re.sub(r'#link\("/[\w-]*#([\w.:-]+)"\)', r"#link(<\1>)", typ)
@@ -114,7 +121,7 @@ def fix_typst(out, root):
     for f in out.glob("*.typ"):
         if f.name in ("book.typ", "myst-imports.typ"):
             continue
-        f.write_text(fix_page_links(number_equations(fix_figure_numbers(f.read_text()))))
+        f.write_text(fix_page_links(number_equations(fix_negative_space(fix_figure_numbers(f.read_text())))))
     return includes
 
 
