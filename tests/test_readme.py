@@ -82,7 +82,7 @@ def test_bash_command_is_runnable(cmd):
                 assert o.split("=")[0] in helptext, f"{cmd!r}: {script} has no option {o}"
 
 
-def test_tangle_as_the_readme_runs_it(tmp_path):
+def test_tangle_as_the_readme_runs_it():
     """`tools/tangle.py` from "Working on the book" runs and finds cnnlit/ up to date."""
     r = subprocess.run([sys.executable, ROOT / "tools" / "tangle.py", "--check"], cwd=ROOT, capture_output=True,
                        text=True, timeout=120)

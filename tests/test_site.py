@@ -167,9 +167,6 @@ def contrast(a, b):
     return (la + 0.05) / (lb + 0.05)
 
 
-STYLE = "getComputedStyle(document.querySelector({sel})).{prop}"
-
-
 def colors(browser):
     js = """(() => { const cs = (s, p) => { const e = document.querySelector(s); return e ? getComputedStyle(e)[p] : null; };
       return { bg: cs('body', 'backgroundColor'), text: cs('article p', 'color'),
