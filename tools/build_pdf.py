@@ -52,7 +52,8 @@ def stage(root, src):
     (src / "tools" / "site").mkdir(parents=True)
     shutil.copy2(root / "tools" / "site" / "myst-plugin.mjs", src / "tools" / "site" / "myst-plugin.mjs")
     shutil.copy2(root / "tools" / "site" / "template.yml", src / "tools" / "site" / "template.yml")
-    shutil.copytree(root / "tools" / "pdf", src / "tools" / "pdf")
+    pdf_tools = root / "tools" / "pdf"  # a copy of the book without tools/pdf/ uses this checkout's
+    shutil.copytree(pdf_tools if pdf_tools.is_dir() else ROOT / "tools" / "pdf", src / "tools" / "pdf")
     articles = "".join(f"        - {f}\n" for f in toc_files(root))
     export = ("  exports:\n    - format: typst\n      template: ./tools/pdf\n      output: out/book.typ\n"
               f"      articles:\n{articles}")
