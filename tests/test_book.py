@@ -267,7 +267,7 @@ def prose_of(md):
     """The chapter's prose: no code, no math, no inline code or roles, and no links."""
     text = without_fences(md)
     text = re.sub(r"\$\$.+?\$\$", " ", text, flags=re.S)
-    text = re.sub(r"\$[^$\n]+\$", " ", text)
+    text = re.sub(r"\$(?:[^$\n]|\n(?!\s*\n))+\$", " ", text)  # inline math, also across a line break
     text = re.sub(r"`[^`\n]*`", " ", text)
     return re.sub(r"\[[^\]\n]*\]\([^)\n]*\)", " ", text)
 
