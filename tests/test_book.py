@@ -175,11 +175,8 @@ def require_tool(name, why):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    require_tool("node", "the book build (Node.js >= 20 with npm)")
-    out = tmp_path_factory.mktemp("book") / "html"
-    rc, log = run_group([sys.executable, BUILD, "--out", out], timeout=600)
-    assert_no_survivors("the book build")
+def site(book_build):  # tests/conftest.py builds the book once for every test file
+    out, rc, log = book_build
     pages = pages_of_build(ROOT / "_build" / "site") if rc == 0 else {}
     return Site(out, pages, rc, log)
 
@@ -237,7 +234,7 @@ def test_sidebar_and_pager_follow_the_toc(built):
 def test_math_is_typeset(built, toc_file):
     tree = built.tree(built.pages[toc_file])
     article = tree.find_all("article")[0]
-    text = article.text(skip=("script", "style", "pre", "code"))  # prose, not code or its output
+    text = article.text(skip=("script", "style", "pre", "code", "annotation"))  # prose: not code, its output, or the TeX that MathML carries
     assert "$$" not in text and "\\[" not in text and "\\begin{" not in text, "raw TeX left on the page"
     assert not tree.find_all(cls="katex-error")
     md = without_fences(source_md(toc_file))
@@ -264,6 +261,35 @@ def test_the_papers_equation_numbers_are_shown(built, toc_file):
         text = a.text().strip()  # one word, e.g. "(4)" or "U3.2b"; longer link texts are prose
         if label in tagged and re.fullmatch(r"\(?[\w.]+\)?", text):
             assert text.strip("()") == tagged[label], (label, text)
+
+
+def prose_of(md):
+    """The chapter's prose: no code, no math, no inline code or roles, and no links."""
+    text = without_fences(md)
+    text = re.sub(r"\$\$.+?\$\$", " ", text, flags=re.S)
+    text = re.sub(r"\$(?:[^$\n]|\n(?!\s*\n))+\$", " ", text)  # inline math, also across a line break
+    text = re.sub(r"`[^`\n]*`", " ", text)
+    return re.sub(r"\[[^\]\n]*\]\([^)\n]*\)", " ", text)
+
+
+def test_every_mention_of_a_tagged_display_is_a_link():
+    """A tagged display ((4), U3.1d) is named in the prose only through a link, never as bare text,
+    and every tagged display carries a label that such a link can point at. Source-level: no build."""
+    sources = {f: without_fences(source_md(f)) for f in CHAPTERS}
+    tags = set()
+    for f, md in sources.items():
+        for body, label in re.findall(r"\$\$(.+?)\$\$([ \t]*\([\w-]+\))?", md, flags=re.S):
+            if m := re.search(r"\\tag\{([^{}]+)\}", body):
+                assert label.strip(), f"{f}: the display tagged ({m.group(1)}) has no label"
+                tags.add(m.group(1).strip())
+    assert {"1", "7", "U3.1d", "U3.2b"} <= tags
+    bare = []
+    for f in CHAPTERS:
+        text = prose_of(source_md(f))
+        for tag in tags:
+            pattern = rf"\({re.escape(tag)}\)" if tag.isdigit() else rf"(?<![\w.]){re.escape(tag)}(?!\w)"
+            bare += [f"{f}: ...{text[max(0, m.start() - 40):m.end()]!r}" for m in re.finditer(pattern, text)]
+    assert not bare, "bare mentions of tagged displays (write [](#eq-n4) or [U3.1d](#eq-u3-1d)):\n" + "\n".join(bare)
 
 
 def test_chapter_one_shows_equations_one_to_six(built):
@@ -477,7 +503,7 @@ def test_a_broken_reference_fails_the_build(built, tmp_path, case):
     copy_project(tmp_path)
     if text:
         append_to_markdown(tmp_path / CHAPTERS[-1], text)
-    rc, log = run_group([sys.executable, BUILD, "--root", tmp_path, "--out", tmp_path / "html"], timeout=300)
+    rc, log = run_group([sys.executable, BUILD, "--root", tmp_path, "--out", tmp_path / "html", "--no-pdf"], timeout=300)
     assert_no_survivors("the build of a copy")
     if text is None:
         assert rc == 0, f"the unmodified copy must build:\n{log[-3000:]}"
@@ -501,7 +527,7 @@ def test_a_figure_from_an_image_file(built, tmp_path):
     plt.close(fig)
     append_to_markdown(tmp_path / chapter, ":::{figure} a-drawing.png\n:label: fig-a-drawing\n"
                        "A drawing stored as a file, not made by a cell.\n:::\n\nSee [](#fig-a-drawing).")
-    rc, log = run_group([sys.executable, BUILD, "--root", tmp_path, "--out", tmp_path / "html"], timeout=300)
+    rc, log = run_group([sys.executable, BUILD, "--root", tmp_path, "--out", tmp_path / "html", "--no-pdf"], timeout=300)
     assert_no_survivors("the build of a copy")
     assert rc == 0, log[-3000:]
     tree = parse_html((tmp_path / "html" / built.pages[chapter]).read_text())

@@ -61,7 +61,7 @@ def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     pinned = {}
-    for group in ("book", "test"):
+    for group in ("book", "lab", "test"):
         for spec in extras[group]:
             name, op, ver = _requirement(spec)
             assert op == "==", f"{spec!r} in extra {group!r} must be pinned with =="

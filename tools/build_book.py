@@ -5,8 +5,11 @@
    package-lock.json)
 2. `myst build --site --strict`  -> _build/site/{config.json,content/*.json,public/}
    (uses the stored notebook outputs; nothing is executed; a broken reference fails the build)
-3. `node tools/site/render.mjs _build/site OUT` -> static HTML (KaTeX, highlight.js, local
-   assets), which also fails on any link or #anchor that does not exist
+3. `tools/build_pdf.py` -> OUT/cnnlit.pdf, the whole book as one PDF (skipped with --no-pdf;
+   the pages link to it when it is there)
+4. `node tools/site/render.mjs _build/site OUT` -> static HTML (KaTeX with MathML,
+   highlight.js, local assets), which also fails on any link or #anchor that does not exist
+5. Pagefind (`pagefind-bin` from PyPI) -> OUT/pagefind/, the offline search index
 
 Exit status 0 means every page was written and every reference resolved.
 """
@@ -22,6 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # tools.build_pdf
 
 # Known, harmless myst output that is dropped from the log: jupytext stores the lexer of the
 # MyST code cells as notebook metadata (jupytext.default_lexer) and mystmd's page-frontmatter
@@ -87,7 +92,17 @@ def myst_command():
     return [shutil.which("myst") or sys.exit("myst not found: pip install -e '.[book]' (mystmd)")]
 
 
-def build(root: Path, out: Path) -> float:
+def pagefind(out: Path):
+    try:
+        from pagefind_bin import get_executable
+    except ImportError:
+        sys.exit("pagefind not found: pip install -e '.[book]' (pagefind-bin)")
+    run([get_executable(), "--site", out, "--output-subdir", "pagefind", "--quiet"], cwd=out)
+    if not (out / "pagefind" / "pagefind.js").exists():
+        sys.exit("build failed: pagefind wrote no index")
+
+
+def build(root: Path, out: Path, pdf: bool = True) -> float:
     t0 = time.monotonic()
     site = root / "tools" / "site"
     for tool in ("node", "npm"):
@@ -98,19 +113,25 @@ def build(root: Path, out: Path) -> float:
     run([*myst_command(), "build", "--site", "--strict"], cwd=root, env=myst_env(), drop=NOISE)
     if not (root / "_build" / "site" / "config.json").exists():
         sys.exit("build failed: myst wrote no _build/site/config.json")
+    shutil.rmtree(out, ignore_errors=True)
+    if pdf:
+        from tools.build_pdf import build as build_pdf
+        build_pdf(root, out / "cnnlit.pdf")
     run(["node", site / "render.mjs", root / "_build" / "site", out], cwd=root)
+    pagefind(out)
     return time.monotonic() - t0
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, help="output folder (default: ROOT/_build/html)")
+    ap.add_argument("--no-pdf", action="store_true", help="skip the PDF of the book (tools/build_pdf.py)")
     ap.add_argument("--root", type=Path, default=ROOT,
                     help="project folder holding myst.yml, book/ and tools/site/ (default: this repository)")
     args = ap.parse_args()
     root = args.root.resolve()
     out = (args.out or root / "_build" / "html").resolve()
-    seconds = build(root, out)
+    seconds = build(root, out, pdf=not args.no_pdf)
     print(f"built {out} in {seconds:.1f} s")
 
 

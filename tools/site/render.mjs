@@ -16,6 +16,7 @@ import hljs from 'highlight.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const NM = path.join(HERE, 'node_modules');
 const [siteDir, outDir] = process.argv.slice(2);
+const projectRoot = siteDir ? path.resolve(siteDir, '..', '..') : '.'; // <root>/_build/site
 if (!siteDir || !outDir) throw new Error('usage: node render.mjs <_build/site> <out-dir>');
 
 const errors = [];
@@ -36,7 +37,7 @@ const project = config.projects[0];
 const slugs = [project.index, ...project.pages.filter((p) => p.slug).map((p) => p.slug)];
 const pages = slugs.map((slug) => {
   const data = JSON.parse(fs.readFileSync(path.join(siteDir, 'content', `${slug}.json`), 'utf8'));
-  return { slug, data, href: slug === project.index ? 'index.html' : `${slug}.html`, title: data.frontmatter.title || slug };
+  return { slug, data, href: slug === project.index ? 'index.html' : `${slug}.html`, title: data.frontmatter.title || slug, location: data.location };
 });
 
 // ---------- citations ----------
@@ -131,7 +132,10 @@ function katexMacros(fm) {
 }
 function renderTex(tex, displayMode, page) {
   try {
-    return katex.renderToString(tex, { displayMode, throwOnError: true, macros: katexMacros(page.data.frontmatter), strict: 'warn', output: 'html' });
+    // MathML beside the HTML, for screen readers; the search index skips it (it repeats the
+    // formula and carries the TeX source, which would fill the result excerpts)
+    return katex.renderToString(tex, { displayMode, throwOnError: true, macros: katexMacros(page.data.frontmatter), strict: 'warn', output: 'htmlAndMathml' })
+      .replace(/<span class="katex-mathml">/g, '<span class="katex-mathml" data-pagefind-ignore>');
   } catch (e) {
     errors.push(`${page.slug}: KaTeX: ${e.message}`);
     return `<code class="katex-error">${esc(tex)}</code>`;
@@ -181,7 +185,7 @@ function handlers(page) {
     block: (h, node) => h(node, 'div', { class: ['block', node.kind].filter(Boolean).join(' '), id: node.html_id }, all(h, node)),
     heading: (h, node) => {
       const id = node.html_id || node.identifier || undefined;
-      const anchor = id && node.depth > 1 ? [raw(`<a class="anchor" href="#${esc(id)}" aria-label="Link to this section">#</a>`)] : [];
+      const anchor = id && node.depth > 1 ? [raw(`<a class="anchor" href="#${esc(id)}" aria-label="Link to this section" data-pagefind-ignore>#</a>`)] : [];
       return h(node, `h${node.depth}`, { id }, [...all(h, node), ...anchor]);
     },
     crossReference: (h, node) => {
@@ -284,10 +288,17 @@ function renderBody(page) {
   const pipe = unified()
     .use(mystToHast, { allowDangerousHtml: true, handlers: handlers(page) })
     .use(rehypeStringify, { allowDangerousHtml: true });
-  return pipe.stringify(pipe.runSync(tree));
+  return pipe.stringify(pipe.runSync(tree))
+    .replace(/<table\b/g, '<div class="table-scroll"><table').replace(/<\/table>/g, '</table></div>');
 }
 
 // ---------- layout ----------
+// The theme is set before the page paints: the reader's choice (the toggle stores it), else the
+// system setting. assets/book.js keeps it in step with the system while no choice is stored.
+const THEME_BOOT = "try{var t=localStorage.getItem('cnnlit-theme');document.documentElement.dataset.theme=t||(matchMedia('(prefers-color-scheme: dark)').matches?'dark':'light')}catch(e){document.documentElement.dataset.theme='light'}";
+const PDF_NAME = 'cnnlit.pdf';
+const hasPdf = fs.existsSync(path.join(outDir, PDF_NAME)); // tools/build_book.py builds it first
+const mdSources = new Map(); // "sources/NN_name.md" -> the chapter's source file
 // The current page's sections (h2, with its h3 nested) as a list under its sidebar entry.
 function pageToc(page) {
   const secs = sectionList(page);
@@ -307,6 +318,40 @@ function pageToc(page) {
   return `${html}${open ? '</ol>' : ''}</li></ol>`;
 }
 
+// "On this page": the page's sections (h2, h3) in a column beside the text on wide screens.
+function outline(page) {
+  const secs = sectionList(page);
+  if (!secs.length) return '';
+  const items = secs.map((s) => `<li class="depth-${s.depth}"><a href="#${esc(s.id)}">${s.html}</a></li>`).join('');
+  return `<aside class="outline" aria-label="On this page"><p class="outline-title">On this page</p><ol>${items}</ol></aside>`;
+}
+
+// Per-page downloads: the chapter's MyST source (.md), its notebook with outputs (.ipynb), and
+// the PDF of the whole book when tools/build_book.py has built it into the same folder.
+function downloads(page) {
+  const links = [];
+  const src = page.location ? path.join(projectRoot, page.location.replace(/^\//, '')).replace(/\.ipynb$/, '.md') : null;
+  if (src && src.endsWith('.md') && fs.existsSync(src)) {
+    const name = path.basename(src);
+    mdSources.set(`sources/${name}`, src);
+    links.push(`<a class="download md" href="sources/${esc(name)}" download="${esc(name)}">${esc(name)}</a>`);
+  }
+  const nb = (page.data.frontmatter.exports || []).find((e) => e.format === 'ipynb');
+  if (nb) links.push(`<a class="download ipynb" href="${esc(local(nb.url))}" download="${esc(nb.filename)}">${esc(nb.filename)}</a>`);
+  if (hasPdf) links.push(`<a class="download pdf" href="${PDF_NAME}" download>the whole book (PDF)</a>`);
+  return links.length ? `<p class="downloads"><span>Download:</span> ${links.join(' ')}</p>` : '';
+}
+
+function footer() {
+  const lic = pages[0].data.frontmatter.license || {};
+  const licLink = (l, what) => (l ? `${what} <a href="${esc(l.url)}">${esc(l.id || l.name)}</a>` : '');
+  const license = [licLink(lic.content, 'Text'), licLink(lic.code, 'code')].filter(Boolean).join(', ');
+  return `<footer class="site-footer">
+<p><strong>${esc(project.title || config.title)}</strong>${license ? ` · ${license}` : ''}${hasPdf ? ` · <a href="${PDF_NAME}">PDF of the whole book</a>` : ''}</p>
+<p class="paper">Follows J. Bouvrie, <em>Notes on Convolutional Neural Networks</em>, MIT Center for Biological and Computational Learning, 2006; its formulas are cited and re-derived, not copied.</p>
+</footer>`;
+}
+
 function layout(page, i, body) {
   const prev = pages[i - 1];
   const next = pages[i + 1];
@@ -315,44 +360,60 @@ function layout(page, i, body) {
       ? `<li class="current"><a href="${p.href}" aria-current="page">${esc(p.title)}</a>${pageToc(p)}</li>`
       : `<li><a href="${p.href}">${esc(p.title)}</a></li>`))
     .join('\n');
-  const nb = (page.data.frontmatter.exports || []).find((e) => e.format === 'ipynb');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <link rel="icon" href="data:,">
 <title>${esc(page.title)} · ${esc(config.title || project.title)}</title>
+<script>${THEME_BOOT}</script>
 <link rel="stylesheet" href="assets/fonts/fonts.css">
 <link rel="stylesheet" href="assets/katex/katex.min.css">
 <link rel="stylesheet" href="assets/hljs.css">
 <link rel="stylesheet" href="assets/book.css">
+<script src="assets/book.js" defer></script>
 </head>
 <body>
-<nav class="sidebar">
+<nav class="sidebar" aria-label="Book">
+<div class="sidebar-head">
+<button type="button" class="menu-toggle" aria-controls="toc-panel" aria-expanded="false">&#9776; Menu</button>
 <a class="book-title" href="index.html">${esc(project.title || config.title)}</a>
+<button type="button" class="theme-toggle" aria-label="Dark mode" aria-pressed="false" title="Switch between light and dark">&#9680;</button>
+</div>
+<div class="toc-panel" id="toc-panel">
+<form class="search" role="search" action="#" onsubmit="return false">
+<input type="search" id="search-input" placeholder="Search the book" aria-label="Search the book" autocomplete="off">
+</form>
+<div id="search-results" class="search-results" aria-live="polite"></div>
 <ol class="toc">
 ${toc}
 </ol>
+</div>
 </nav>
 <main>
-<article>
-<header><h1 class="page-title">${esc(page.title)}</h1>${nb ? `<a class="download" href="${esc(local(nb.url))}" download="${esc(nb.filename)}">Download notebook</a>` : ''}</header>
+<article data-pagefind-body>
+<header><h1 class="page-title">${esc(page.title)}</h1>${downloads(page)}</header>
 ${body}
 </article>
 <nav class="pager">
 ${prev ? `<a class="prev" href="${prev.href}"><span>Previous</span>${esc(prev.title)}</a>` : '<span></span>'}
 ${next ? `<a class="next" href="${next.href}"><span>Next</span>${esc(next.title)}</a>` : '<span></span>'}
 </nav>
+${footer()}
 </main>
+${outline(page)}
 </body>
 </html>
 `;
 }
 
 // ---------- write ----------
+const pdfKept = hasPdf ? fs.readFileSync(path.join(outDir, PDF_NAME)) : null;
 fs.rmSync(outDir, { recursive: true, force: true });
 fs.mkdirSync(path.join(outDir, 'assets'), { recursive: true });
+if (pdfKept) fs.writeFileSync(path.join(outDir, PDF_NAME), pdfKept);
 pages.forEach((page, i) => fs.writeFileSync(path.join(outDir, page.href), layout(page, i, renderBody(page))));
 
 const publicDir = path.join(siteDir, 'public');
@@ -361,6 +422,14 @@ fs.cpSync(path.join(NM, 'katex/dist/katex.min.css'), path.join(outDir, 'assets/k
 fs.cpSync(path.join(NM, 'katex/dist/fonts'), path.join(outDir, 'assets/katex/fonts'), { recursive: true });
 fs.cpSync(path.join(NM, 'highlight.js/styles/github.css'), path.join(outDir, 'assets/hljs.css'));
 fs.cpSync(path.join(HERE, 'book.css'), path.join(outDir, 'assets/book.css'));
+fs.cpSync(path.join(HERE, 'book.js'), path.join(outDir, 'assets/book.js'));
+// highlight.js's dark GitHub style, applied only under the dark theme
+const darkCode = fs.readFileSync(path.join(NM, 'highlight.js/styles/github-dark.css'), 'utf8')
+  .replace(/\/\*[\s\S]*?\*\//g, '')
+  .replace(/(^|\})\s*([^{}@]+)\{/g, (m, close, sel) => `${close}\n${sel.split(',').map((x) => `html[data-theme="dark"] ${x.trim()}`).join(', ')} {`);
+fs.appendFileSync(path.join(outDir, 'assets/hljs.css'), `\n/* dark theme (github-dark) */\n${darkCode}`);
+fs.mkdirSync(path.join(outDir, 'sources'), { recursive: true });
+for (const [rel, src] of mdSources) fs.cpSync(src, path.join(outDir, rel));
 const fontPkg = path.join(NM, '@fontsource/source-serif-4');
 const fontCss = ['400', '400-italic', '600', '700'].map((w) => fs.readFileSync(path.join(fontPkg, `${w}.css`), 'utf8')).join('\n');
 fs.mkdirSync(path.join(outDir, 'assets/fonts/files'), { recursive: true });

@@ -1,0 +1,179 @@
+"""JupyterLab as the README starts it: the chapters open as paired notebooks with their stored
+outputs, an edit saved there reaches both files, MyST is rendered, and .md opens as a notebook.
+
+The test takes the README's JupyterLab command (the block after `<!-- lab-command -->`) and
+runs its `jupyter lab` part with this interpreter, headless, on a free port with a random token,
+in a temporary copy of book/ and tools/lab/ (never the repository's own files), with Jupyter's
+user folders in the temporary folder too, so no personal setting helps or hinders. It talks to
+the server through its REST API only, then stops it and checks that no process is left.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from test_book import CHAPTERS, ROOT, assert_no_survivors, tagged_env
+
+pytest.importorskip("jupyterlab", reason="pip install -e '.[test]' (jupyterlab)")
+
+
+def readme_lab_command():
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r"<!-- lab-command -->\s*```bash\n(.+?)\n\s*```", readme, re.S)
+    assert m, "README.md has no <!-- lab-command --> block"
+    parts = [p.strip() for p in m.group(1).split("&&")]
+    lab = [p for p in parts if re.match(r"\S*jupyter lab\b", p)]
+    assert len(lab) == 1, f"the README's lab command has no single `jupyter lab` step: {parts}"
+    return shlex.split(lab[0])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, base, token):
+        self.base, self.token = base, token
+
+    def call(self, method, path, body=None, timeout=30):
+        req = urllib.request.Request(f"{self.base}{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lab")
+    repo = tmp / "repo"
+    shutil.copytree(ROOT / "book", repo / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(ROOT / "tools" / "lab", repo / "tools" / "lab")
+    argv = readme_lab_command()
+    assert argv[0].endswith("jupyter") and argv[1] == "lab", argv
+    port, token = free_port(), secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "jupyter", *argv[1:], "--no-browser", f"--ServerApp.port={port}",
+           "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"]
+    if os.geteuid() == 0:  # containers and CI run as root, which Jupyter refuses without this flag
+        cmd.append("--allow-root")
+    env = tagged_env()
+    for var, sub in (("HOME", "home"), ("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")):
+        env[var] = str(tmp / sub)
+    env.pop("JUPYTER_PLATFORM_DIRS", None)
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen(cmd, cwd=repo, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", token)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                server.call("GET", "/api/status", timeout=5)
+                break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"jupyter lab did not start:\n{(tmp / 'server.log').read_text()[-3000:]}")
+                time.sleep(0.3)
+        yield server, repo, argv
+    finally:
+        proc.send_signal(signal.SIGINT)  # Jupyter asks for a second Ctrl-C within 5 s
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        log.close()
+        assert_no_survivors("jupyter lab")
+
+
+def chapter_with_outputs():
+    """The first chapter of the toc whose stored notebook has outputs (toc files are .ipynb)."""
+    for f in CHAPTERS:
+        nb = json.loads((ROOT / f).read_text())
+        if sum(len(c.get("outputs", [])) for c in nb["cells"] if c["cell_type"] == "code"):
+            return f
+    pytest.fail("no chapter has stored outputs")
+
+
+def test_the_readme_serves_the_book_folder(lab):
+    server, repo, argv = lab
+    listing = server.call("GET", "/api/contents/")
+    names = {c["name"] for c in listing["content"]}
+    assert {os.path.basename(f).replace(".ipynb", ".md") for f in CHAPTERS} <= names, names
+
+
+def test_a_chapter_opens_as_a_notebook_with_its_outputs_and_saves_to_both_files(lab):
+    server, repo, argv = lab
+    toc_file = chapter_with_outputs()
+    md_name = os.path.basename(toc_file).replace(".ipynb", ".md")
+    md, ipynb = repo / "book" / md_name, repo / "book" / os.path.basename(toc_file)
+    stored = json.loads(ipynb.read_text())
+    want = sum(len(c.get("outputs", [])) for c in stored["cells"] if c["cell_type"] == "code")
+
+    model = server.call("GET", f"/api/contents/{md_name}?type=notebook&content=1")
+    assert model["type"] == "notebook" and model["format"] == "json", (model["type"], model["format"])
+    cells = model["content"]["cells"]
+    got = sum(len(c.get("outputs", [])) for c in cells if c["cell_type"] == "code")
+    assert got == want > 0, f"{md_name} opened with {got} outputs; its .ipynb stores {want}: the pairing is lost"
+
+    # a small edit, saved through the API as JupyterLab saves it
+    mark = f"An edit made in JupyterLab {secrets.token_hex(4)}."
+    cells.append({"cell_type": "markdown", "metadata": {}, "source": mark, "id": secrets.token_hex(4)})
+    md_before, nb_before = md.read_text(), ipynb.read_text()
+    server.call("PUT", f"/api/contents/{md_name}", {"type": "notebook", "format": "json", "content": model["content"]})
+    md_after, nb_after = md.read_text(), ipynb.read_text()
+    assert md_after != md_before and mark in md_after, "the edit did not reach the .md"
+    assert nb_after != nb_before and mark in nb_after, "the edit did not reach the paired .ipynb"
+    saved = json.loads(nb_after)
+    assert sum(len(c.get("outputs", [])) for c in saved["cells"] if c["cell_type"] == "code") == want, \
+        "saving dropped the stored outputs"
+
+
+def test_markdown_opens_as_a_notebook_by_default(lab):
+    server, repo, argv = lab
+    settings = server.call("GET", "/lab/api/settings/@jupyterlab/docmanager-extension:plugin")
+    # the server folds overrides into the schema's defaults; the reader's own settings (raw) are empty
+    viewers = settings["schema"]["properties"]["defaultViewers"].get("default", {})
+    assert viewers.get("markdown") == "Jupytext Notebook", viewers
+    assert viewers.get("myst") == "Jupytext Notebook", viewers
+
+
+def test_myst_is_rendered_by_jupyterlab_myst(lab):
+    server, repo, argv = lab
+    extensions = server.call("GET", "/lab/api/extensions")
+    names = {e["name"]: e for e in extensions}
+    assert "jupyterlab-myst" in names, sorted(names)
+    assert names["jupyterlab-myst"].get("enabled", True), names["jupyterlab-myst"]
+    assert "jupyterlab-jupytext" in names, sorted(names)
+
+
+def test_pins_include_the_lab_extras():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for group in ("lab", "test"):
+        assert any(s.startswith("jupyterlab-myst==") for s in extras[group]), group
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r"<!-- lab-command -->\s*```bash\n(.+?)\n\s*```", readme, re.S)
+    assert m and '".[lab]"' in m.group(1), "the README's lab command must install the lab extra"

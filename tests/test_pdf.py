@@ -1,0 +1,122 @@
+"""The PDF of the whole book (tools/build_pdf.py, built by tools/build_book.py into the site).
+
+Everything the checks expect comes from the sources, so a new chapter tightens them by itself:
+the chapters are myst.yml's toc, their titles are the site's page titles, the equation
+numbers are every `\\tag{...}` in the chapters' .md files, the figures are their figure
+directives.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from test_book import CHAPTERS, ROOT, chapter_prefix, pages_of_build, parse_html, source_md, without_fences
+
+pypdf = pytest.importorskip("pypdf", reason="pip install -e '.[test]' (pypdf)")
+
+
+@pytest.fixture(scope="module")
+def pdf(book_build):
+    out, rc, log = book_build
+    assert rc == 0, f"the book build failed:\n{log[-4000:]}"
+    path = out / "cnnlit.pdf"
+    assert path.is_file(), "the book build wrote no cnnlit.pdf"
+    reader = pypdf.PdfReader(path)
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    return reader, text, out
+
+
+def titles(out):
+    pages = pages_of_build(ROOT / "_build" / "site")
+    found = []
+    for f in CHAPTERS:
+        h1 = parse_html((out / pages[f]).read_text()).find_all("h1", "page-title")
+        found.append(re.sub(r"\s+", " ", h1[0].text()).strip())
+    return found
+
+
+def test_every_chapter_starts_a_page_in_toc_order(pdf):
+    """The PDF's bookmarks are the chapters of the toc, with the site's titles, in order, each
+    on a later page than the one before; the page count fits a title page, the contents and
+    every chapter."""
+    reader, text, out = pdf
+    marks = [(o.title, reader.get_destination_page_number(o)) for o in reader.outline if not isinstance(o, list)]
+    same = lambda t: t.replace("\u2019", "'")  # noqa: E731  (typst's smart quotes vs the page's)
+    assert [same(t) for t, _ in marks] == [same(t) for t in titles(out)], marks
+    starts = [p for _, p in marks]
+    assert starts == sorted(set(starts)), f"chapters share or reverse pages: {marks}"
+    assert len(reader.pages) >= len(CHAPTERS) + 2
+    assert starts[0] >= 1 and starts[-1] < len(reader.pages)
+    # pypdf reads typst's hyphens as soft hyphens: one at a line's end was added by hyphenation
+    squeeze = lambda t: re.sub(r"\s", "", same(t).replace("\xad\n", "").replace("\xad", "-"))  # noqa: E731
+    for title in titles(out):  # the titles are in the text too (contents and chapter heads)
+        assert squeeze(text).count(squeeze(title.split(":")[0])) >= 2, title
+
+
+def test_the_papers_equation_numbers_stand_in_the_text(pdf):
+    """Every display the chapters tag, (1)-(14) and the U-ids, shows its tag in the PDF."""
+    reader, text, out = pdf
+    tags = set()
+    for f in CHAPTERS:
+        tags |= {re.sub(r"\s+", "", t) for t in re.findall(r"\\tag\{([^{}]+)\}", without_fences(source_md(f)))}
+    numbered = sorted(int(t) for t in tags if t.isdigit())
+    assert numbered and numbered == list(range(1, numbered[-1] + 1)), f"the paper's numbers skip: {numbered}"
+    flat = text.replace("\n", "")
+    missing = sorted(t for t in tags if f"({t})" not in flat)
+    assert not missing, f"equation numbers missing from the PDF: {missing}"
+    assert not re.search(r"\btag\s*U?\d", flat), "a raw \\tag in the PDF"
+
+
+def test_figures_and_cross_references(pdf):
+    """The figures of the stored outputs are images in the PDF, and the references between
+    chapters are links that land on a page of the document."""
+    reader, text, out = pdf
+    figures = sum(len(re.findall(r"^:{3,}\{figure\}", source_md(f), flags=re.M)) for f in CHAPTERS)
+    images = 0
+    internal = 0
+    for page in reader.pages:
+        xobjects = page.get("/Resources", {}).get("/XObject")
+        if xobjects:
+            images += sum(1 for v in xobjects.get_object().values() if v.get_object().get("/Subtype") == "/Image")
+        for a in page.get("/Annots") or []:
+            a = a.get_object()
+            if a.get("/Subtype") == "/Link" and ("/Dest" in a or a.get("/A", {}).get("/S") == "/GoTo"):
+                internal += 1
+    assert images >= figures, (images, figures)
+    links = sum(len(re.findall(r"\]\(#eq-", without_fences(source_md(f)))) for f in CHAPTERS)
+    assert internal >= links, f"{internal} internal links in the PDF, but the chapters link equations {links} times"
+    assert "Figure" in text
+
+
+def test_errata_boxes_and_figure_numbers(pdf):
+    """The errata boxes keep their titles, and the figures their chapter's numbers (Figure 3.2),
+    the same numbers the site shows and the text refers to."""
+    reader, text, out = pdf
+    flat = re.sub(r"\s+", "", text.replace("\xad\n", "").replace("\xad", "-").replace("\u2019", "'"))
+    for f in CHAPTERS:
+        md = without_fences(source_md(f))
+        for title in re.findall(r"^:{3,}\{admonition\}\s*(Erratum.*)$", md, flags=re.M):
+            assert re.sub(r"\s+", "", title.replace("\u2019", "'"))[:40] in flat, f"{f}: the erratum {title!r} is not in the PDF"
+        prefix = chapter_prefix(f)
+        n = len(re.findall(r"^:{3,}\{figure\}", source_md(f), flags=re.M))
+        for i in range(1, n + 1):
+            number = f"{prefix}.{i}" if prefix else str(i)
+            assert f"Figure{number}:" in flat, f"{f}: no caption 'Figure {number}:' in the PDF"
+
+
+def test_the_site_links_the_pdf(pdf):
+    reader, text, out = pdf
+    html = (out / "index.html").read_text()
+    assert re.search(r'<a[^>]+href="cnnlit\.pdf"', html), "the site does not link the PDF"
+
+
+def test_the_pdf_sources_import_nothing_online(pdf):
+    """The typst sources import nothing from typst's online package registry."""
+    src = ROOT / "_build" / "pdf-src" / "out"
+    typ = list(src.glob("*.typ"))
+    assert typ, "no typst sources: the book build did not run tools/build_pdf.py"
+    imports = [f.name for f in typ if "@preview/" in f.read_text()]
+    assert not imports, f"typst files import online packages: {imports}"
+    assert Path(ROOT / "tools" / "pdf" / "template.yml").is_file()

@@ -1,0 +1,89 @@
+"""Every snippet in the README works as written.
+
+- Each ```python block runs, as it stands, in a fresh interpreter (with this checkout's cnnlit).
+- Each ```bash block is read command by command (lines, then `&&`): the programs it calls
+  from `.venv/bin/` are installed in this environment, the extras it installs exist in
+  pyproject.toml, the repository files it names exist, and the repository's tools it runs
+  accept the options it gives them. The long-running commands are run elsewhere: the book
+  command's build by tests/conftest.py, the lab command by tests/test_jupyterlab.py, the test
+  command by .ci/run.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"^[ \t]*```(\w+)\n(.*?)^[ \t]*```", README, flags=re.S | re.M)
+PYTHON = [b for lang, b in BLOCKS if lang == "python"]
+BASH = [b for lang, b in BLOCKS if lang == "bash"]
+EXTRAS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+
+def test_the_readme_has_its_commands():
+    for marker in ("book-command", "test-command", "lab-command", "pdf-command"):
+        assert re.search(rf"<!-- {marker} -->\s*```bash\n", README), marker
+    assert PYTHON and BASH
+
+
+@pytest.mark.parametrize("i", range(len(PYTHON)))
+def test_python_snippet_runs(i, tmp_path):
+    code = textwrap.dedent(PYTHON[i])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    env.pop("CNNLIT_DATA", None)
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"README snippet {i} fails:\n{code}\n{r.stderr[-3000:]}"
+
+
+def commands():
+    for block in BASH:
+        for line in block.splitlines():
+            line = re.sub(r"(^|\s)#.*$", "", line).strip()
+            for cmd in filter(None, (c.strip() for c in line.split("&&"))):
+                yield cmd
+
+
+COMMANDS = list(commands())
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_bash_command_is_runnable(cmd):
+    argv = shlex.split(cmd)
+    prog = argv[0]
+    bindir = Path(sys.executable).parent
+    if prog.startswith((".venv/bin/", "venv/bin/")):
+        name = prog.rsplit("/", 1)[1]
+        assert (bindir / name).exists(), f"{cmd!r}: {name} is not installed by the extras"
+    else:
+        assert prog in {"python3", "git"}, f"{cmd!r}: an unexpected program"
+    for arg in argv[1:]:
+        if m := re.fullmatch(r"-e|\.(?:\[([\w,]+)\])?", arg):
+            for extra in filter(None, (m.group(1) or "").split(",")):
+                assert extra in EXTRAS, f"{cmd!r}: no extra {extra!r} in pyproject.toml"
+        elif re.match(r"(book|tools|cnnlit|tests)/", arg):
+            assert (ROOT / arg).exists(), f"{cmd!r}: {arg} does not exist"
+    # the repository's own tools accept the options the README gives them
+    script = next((a for a in argv[1:] if re.fullmatch(r"tools/\w+\.py", a)), None)
+    if script and len(argv) > argv.index(script) + 1:
+        opts = [a for a in argv[argv.index(script) + 1:] if a.startswith("--")]
+        if opts:
+            helptext = subprocess.run([sys.executable, ROOT / script, "--help"], capture_output=True, text=True,
+                                      cwd=ROOT, timeout=60).stdout
+            for o in opts:
+                assert o.split("=")[0] in helptext, f"{cmd!r}: {script} has no option {o}"
+
+
+def test_tangle_as_the_readme_runs_it():
+    """`tools/tangle.py` from "Working on the book" runs and finds cnnlit/ up to date."""
+    r = subprocess.run([sys.executable, ROOT / "tools" / "tangle.py", "--check"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
