@@ -163,6 +163,8 @@ class Flatten:
 # -- book/03_subsampling.md, cell 32 --------------------------------------
 def conv_pool_sizes(input_size, kernel_size, m):
     """Map sizes through conv -> sub-sampling -> conv -> sub-sampling, or a ValueError naming the culprit."""
+    input_size, kernel_size = check_size("input_size", input_size), check_size("kernel_size", kernel_size)
+    m = check_block(m)
     s1 = input_size - kernel_size + 1
     if s1 < 1 or s1 % m:
         raise ValueError(
@@ -184,6 +186,7 @@ def _two_stage_cnn(input_size, maps, kernel_size, m, n_classes, activation, trai
     m = check_block(m)
     if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
         raise ValueError(f"maps must be a pair (maps of the first, maps of the second convolution layer), got {maps!r}")
+    maps = tuple(check_size(f"maps[{i}]", v) for i, v in enumerate(maps))
     conv_pool_sizes(input_size, kernel_size, m)
     rng = as_rng(rng)
     c1 = Conv((1, input_size, input_size), maps[0], kernel_size, activation, rng=rng, dtype=dtype)
