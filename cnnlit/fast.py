@@ -222,6 +222,8 @@ class FastSubsample:
         if H % self.m or W % self.m:
             raise ValueError(f"in_shape {self.in_shape}: the map size {H}x{W} is not divisible by the block size m={self.m}")
         self.out_shape = (C, H // self.m, W // self.m)
+        if not isinstance(trainable, (bool, np.bool_)):
+            raise TypeError(f"trainable must be True or False, got {trainable!r}")
         self.trainable = bool(trainable)
         self.dtype = check_dtype(dtype)
         if activation is None:

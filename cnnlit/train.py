@@ -57,7 +57,7 @@ def layer_rates(model, rates):
         if ell not in rates:
             raise KeyError(f"no rate for layer {ell} ({layer!r}); rates has layers {sorted(rates)}")
         for name in layer.params:
-            out[f"{name}{ell}"] = _check_rate(f"of layer {ell}", rates[ell], ())
+            out[f"{name}{ell}"] = _check_rate(f"rates[{ell}] (layer {ell})", rates[ell], ())
     unknown = set(rates) - {ell for layer, ell in model.names if layer.params}
     if unknown:
         raise KeyError(f"rates names layers without parameters or not in the model: {sorted(unknown)}")
@@ -84,7 +84,7 @@ class SGD:
             if missing or unknown:
                 raise KeyError(f"eta must give a rate for each parameter: missing {sorted(missing)}, unknown {sorted(unknown)}")
             for name, rate in self.eta.items():
-                _check_rate(f"for {name!r}", rate, model.params[name].shape)
+                _check_rate(f"eta[{name!r}]", rate, model.params[name].shape)
 
     def step(self, model, X, T):
         gradient_step(model.params, model.gradients(X, T), self.eta)

@@ -312,6 +312,9 @@ for fn in (subsample.down, subsample.up):
     for bad in (0, -2, 1.5, "2", None, True):
         add(public, f"m-{bad!r}", call(fn, XS, bad), "m")
 add("subsample.down", "x-indivisible", call(subsample.down, np.zeros((5, 4)), 2), "x")
+for fn in (subsample.down, subsample.up):
+    for shape in ((0, 0), (0, 4), (1, 4, 0)):
+        add(f"subsample.{fn.__name__}", f"x-empty-{shape}", call(fn, np.zeros(shape), 2), "x")
 for bad in ((1, 6), (0, 6, 6), (1, 6, -6), (1, 6, 6.5), "abc", None, (True, 2, 2)):
     add("subsample.check_map_shape", f"shape-{bad!r}", call(subsample.check_map_shape, "in_shape", bad), "in_shape")
 for cls in (subsample.Subsample, fast.FastSubsample):
@@ -321,6 +324,8 @@ for cls in (subsample.Subsample, fast.FastSubsample):
     for bad in (0, -2, 1.5, "2", None, True, 3):
         add(public, f"m-{bad!r}", call(cls, (1, 4, 4), bad), "m")
     add(public, "activation", call(cls, (1, 4, 4), 2, "relu"), "activation")
+    for bad in ("yes", None, 1):
+        add(public, f"trainable-{bad!r}", call(cls, (1, 4, 4), 2, None, bad), "trainable")
     for bad in (np.int64, np.complex128, "abc", None):
         add(public, f"dtype-{bad!r}", call(cls, (1, 4, 4), dtype=bad), "dtype")
     add_array_cases(public, "x_prev", lambda v, cls=cls: call(lambda v: cls((1, 4, 4)).forward(v), v), XS)
@@ -505,7 +510,7 @@ for bad in (None, 5, [1]):
     add("train.layer_rates", f"rates-{bad!r}", call(train.layer_rates, _small_fast(), bad), "rates")
 add("train.layer_rates", "model", call(train.layer_rates, None, {2: 0.1}), "model")
 for bad in (0, -0.1, np.nan, "0.1", None, True, np.zeros(2, complex)):
-    add("train.layer_rates", f"rate-{bad!r}", call(train.layer_rates, _dense_net(), {2: bad, 3: 0.1}), "layer 2")
+    add("train.layer_rates", f"rate-{bad!r}", call(train.layer_rates, _dense_net(), {2: bad, 3: 0.1}), "rates[2]")
     add("train.SGD", f"eta-{bad!r}", call(train.SGD, bad), "eta")
     add("train.SDLM", f"eta-{bad!r}", call(train.SDLM, bad), "eta")
     add("train.SDLM", f"mu-{bad!r}", call(train.SDLM, 0.1, bad), "mu")
@@ -513,7 +518,7 @@ for bad in (0, -0.1, 1.5, np.nan, "0.1", None, True):
     add("train.SDLM", f"gamma-{bad!r}", call(train.SDLM, 0.1, gamma=bad), "gamma")
 add("train.SGD", "eta-dict-missing", call(lambda: train.SGD({"W2": 0.1}).check(_dense_net())), "eta", KeyError)
 add("train.SGD", "eta-dict-nan", call(lambda: train.SGD({k: np.nan for k in _dense_net().params}).check(_dense_net())),
-    "learning rate")
+    "eta['W2']")
 add("train.SDLM", "model", call(lambda: train.SDLM(0.1).check(object())), "model")
 
 
