@@ -152,7 +152,15 @@ def write_idx(path, array, compress=None):
         data = gzip.compress(data, mtime=0)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"path {path}: the folder {path.parent} does not exist")
-    path.write_bytes(data)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:  # write a temporary file, then rename it: never a half-written IDX file at path
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path
 
 

@@ -275,7 +275,7 @@ class Network:
         return float(np.mean(self.loss_fn.per_pattern(y, T)))
 
     def backward(self, dE_dy):
-        g = dE_dy
+        g = as_float_array("dE_dy", dE_dy)
         for layer in reversed(self.layers):
             g = layer.backward(g)
         return g

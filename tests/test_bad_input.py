@@ -705,6 +705,34 @@ for bad in (None, 5, ""):
     add("data.download_mnist", f"base_url-{bad!r}", ("tmp_path", lambda tmp_path, b=bad: data.download_mnist(
         tmp_path / "d", base_url=b)), "base_url")
 
+def _bad_download(tmp_path, content):
+    """A download (from a file:// URL) whose content fails its checksum leaves nothing behind."""
+    src, dest = tmp_path / "src", tmp_path / "dest"
+    src.mkdir()
+    for name in data.MNIST_SHA256:
+        (src / (name + ".gz")).write_bytes(content)
+    try:
+        data.download_mnist(dest, base_url=src.as_uri() + "/")
+    finally:
+        assert list(dest.iterdir()) == [], f"a refused download left files behind: {list(dest.iterdir())}"
+
+
+for label, content in (("checksum", gzip.compress(GOOD_IDX)), ("truncated-gzip", gzip.compress(GOOD_IDX)[:-5]),
+                       ("empty", b"")):
+    add("data.download_mnist", f"file-{label}", ("tmp_path", partial(_bad_download, content=content)),
+        "checksum" if label != "truncated-gzip" else "gzip")
+
+
+def _refused_write(tmp_path):
+    """write_idx of an array IDX cannot store leaves no file behind."""
+    try:
+        data.write_idx(tmp_path / "a.idx", np.zeros(3, np.float16))
+    finally:
+        assert list(tmp_path.iterdir()) == []
+
+
+add("data.write_idx", "nothing-left", ("tmp_path", _refused_write), "array")
+
 SUB = data.MNIST(np.zeros((20, 28, 28), np.uint8), np.repeat(np.arange(10, dtype=np.uint8), 2),
                  np.zeros((20, 28, 28), np.uint8), np.repeat(np.arange(10, dtype=np.uint8), 2))
 for bad in (None, (1, 2, 3, 4), {"X_train": 1}):
