@@ -57,7 +57,12 @@ def check_size(name, n):
 
 def check_dtype(dtype):
     """``dtype`` as a NumPy dtype if it is float32 or float64, else a TypeError."""
-    dtype = np.dtype(dtype)
+    if dtype is None:
+        raise TypeError("dtype must be float32 or float64, got None")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
     return dtype
@@ -65,7 +70,9 @@ def check_dtype(dtype):
 
 def as_rng(rng):
     """A ``numpy.random.Generator`` from None (fresh entropy), an int seed, or a Generator (returned as is)."""
-    if rng is None or isinstance(rng, numbers.Integral):
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng < 0:
+        raise ValueError(f"rng must be a non-negative int seed, got {rng!r}")
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
@@ -81,9 +88,7 @@ class ParamDict(dict):
         if name not in self:
             raise KeyError(f"unknown parameter {name!r}; this model has {sorted(self)}")
         target = dict.__getitem__(self, name)
-        value = np.asarray(value)
         if value is target:
             return
-        if value.shape != target.shape:
-            raise ValueError(f"params[{name!r}] must have shape {target.shape}, got {value.shape}")
+        value = as_float_array(f"params[{name!r}]", value, shape=target.shape)
         target[...] = value

@@ -208,6 +208,7 @@ def _combine_two_stage(fast, input_size, maps, kernel_size, m, n_classes, kernel
     m = check_block(m)
     if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
         raise ValueError(f"maps must be a pair (maps of the first, maps of the combination layer), got {maps!r}")
+    maps = tuple(check_size(f"maps[{i}]", v) for i, v in enumerate(maps))
     check_kernels(kernels)
     conv_pool_sizes(input_size, kernel_size, m)
     rng = as_rng(rng)

@@ -24,6 +24,8 @@ def rot180(k):
     Works on a kernel (R, S) or on any stack (..., R, S); returns a view of the same shape.
     """
     k = np.asarray(k)
+    if k.dtype.kind not in "biuf":
+        raise TypeError(f"k must be an array of numbers, got dtype {k.dtype}")
     if k.ndim < 2:
         raise ValueError(f"k must have at least 2 dimensions (..., R, S), got shape {k.shape}")
     return k[..., ::-1, ::-1]
@@ -40,6 +42,9 @@ def conv2(x, k, mode="valid"):
         raise ValueError(f"mode must be 'valid' or 'full', got {mode!r}")
     x = as_float_array("x", x, shape=("P", "Q"))
     k = as_float_array("k", k, shape=("R", "S"))
+    for name, a in (("x", x), ("k", k)):
+        if a.size == 0:
+            raise ValueError(f"{name} must not be empty, got shape {a.shape}")
     R, S = k.shape
     if mode == "full":
         x = np.pad(x, ((R - 1, R - 1), (S - 1, S - 1)))
@@ -85,9 +90,12 @@ def kernel_shape(kernel_size):
 
 def connection_table(connections, n_in, n_out):
     """Validate a connection table: a bool array (n_in, n_out), every output map fed by >= 1 input."""
+    n_in, n_out = check_size("n_in", n_in), check_size("n_out", n_out)
     if connections is None:
         return np.ones((n_in, n_out), dtype=bool)
     table = np.asarray(connections)
+    if table.dtype == object or table.dtype.kind in "USV":
+        raise TypeError(f"connections must be a bool array (or of 0s and 1s), got dtype {table.dtype}")
     if table.dtype != bool:
         if table.dtype.kind not in "iuf" or not np.all((table == 0) | (table == 1)):
             raise TypeError(f"connections must be a bool array (or of 0s and 1s), got dtype {table.dtype}")

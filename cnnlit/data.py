@@ -12,6 +12,7 @@ __all__ = ['IDX_DTYPES', 'GZIP_MAGIC', 'parse_idx', 'read_idx', 'idx_bytes', 'wr
 import gzip
 import hashlib
 import json
+import numbers
 import os
 import tempfile
 import urllib.request
@@ -22,7 +23,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from cnnlit.checks import check_dtype
+from cnnlit.checks import check_dtype, check_size
+
+
+def _as_path(name, path):
+    """``path`` (a str or os.PathLike) as a Path, or a TypeError that names the argument."""
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(path).__name__}")
+    if isinstance(path, str) and not path:
+        raise FileNotFoundError(f"{name} is the empty string, which names no file")
+    return Path(path)
 
 # IDX type code -> big-endian numpy dtype.
 IDX_DTYPES = {
@@ -44,6 +54,10 @@ def parse_idx(data, name="<bytes>"):
     sizes) bytes (eq-idx-length). Any violation raises ValueError naming ``name``.
     Returns an array of shape (n_1, ..., n_d) in native byte order.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
     data = bytes(data)
     if len(data) < 4:
         raise ValueError(f"{name}: truncated IDX file: {len(data)} bytes, too short for the 4-byte magic number")
@@ -85,6 +99,8 @@ def _decompressed_bytes(path):
         raw = path.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FileNotFoundError(f"{path}: is a folder, not a file") from None
     if raw[:2] == GZIP_MAGIC:
         try:
             return gzip.decompress(raw)
@@ -100,6 +116,7 @@ def read_idx(path):
     exist and ValueError, with the path in the message, if the file is corrupt, truncated,
     has trailing bytes or an unknown type code (see ``parse_idx``).
     """
+    path = _as_path("path", path)
     return parse_idx(_decompressed_bytes(path), name=str(path))
 
 
@@ -125,13 +142,25 @@ def write_idx(path, array, compress=None):
 
     The gzip header carries no time stamp, so the same array always gives the same bytes.
     """
-    path = Path(path)
+    path = _as_path("path", path)
+    if compress is not None and not isinstance(compress, bool):
+        raise TypeError(f"compress must be None, True or False, got {compress!r}")
     data = idx_bytes(array)
     if compress is None:
         compress = path.suffix == ".gz"
     if compress:
         data = gzip.compress(data, mtime=0)
-    path.write_bytes(data)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"path {path}: the folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:  # write a temporary file, then rename it: never a half-written IDX file at path
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path
 
 
@@ -181,7 +210,7 @@ def _mnist_folder(path):
                 + _how_to_get_mnist(Path("path/to/mnist"))
             )
         path = env
-    folder = Path(path)
+    folder = _as_path("path", path)
     if not folder.is_dir():
         raise FileNotFoundError(f"MNIST folder {folder} does not exist or is not a folder. " + _how_to_get_mnist(folder))
     return folder
@@ -242,7 +271,11 @@ def download_mnist(dest, base_url=MNIST_URL, timeout=60):
     temporary file is removed and nothing partial is left. Files already present and valid
     are kept. Returns the folder, ready for ``load_mnist(dest)``.
     """
-    dest = Path(dest)
+    dest = _as_path("dest", dest)
+    if not isinstance(base_url, str) or not base_url:
+        raise TypeError(f"base_url must be a non-empty str, got {base_url!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not (np.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     dest.mkdir(parents=True, exist_ok=True)
     for name in MNIST_SHA256:
         present = _find_mnist_file(dest, name)
@@ -290,6 +323,21 @@ def cut_subset(mnist, per_class=SUBSET_PER_CLASS, seed=SUBSET_SEED):
     indices are sorted. Returns a dict of arrays: ``{split}_images`` (n, 28, 28) uint8,
     ``{split}_labels`` (n,) uint8 and ``{split}_indices`` (n,) int64 into the full set.
     """
+    if not isinstance(mnist, MNIST):
+        raise TypeError(f"mnist must be an MNIST tuple (from load_mnist), got {type(mnist).__name__}")
+    if not isinstance(per_class, dict) or set(per_class) != {"train", "test"}:
+        raise ValueError(f"per_class must be a dict with the keys 'train' and 'test', got {per_class!r}")
+    for split, n in per_class.items():
+        check_size(f"per_class[{split!r}]", n)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"seed must be a non-negative int, got {seed!r}")
+    for split in ("train", "test"):
+        X, y = getattr(mnist, f"X_{split}"), getattr(mnist, f"y_{split}")
+        if not (isinstance(X, np.ndarray) and isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "iu"
+                and X.ndim >= 2 and len(X) == len(y)):
+            raise ValueError(
+                f"mnist.X_{split} (N, ...) and mnist.y_{split} (N,) of integer labels must be arrays with the same N"
+            )
     rng = np.random.default_rng(seed)
     out = {}
     for split, X, y in (("train", mnist.X_train, mnist.y_train), ("test", mnist.X_test, mnist.y_test)):
@@ -331,6 +379,10 @@ def subset_stats():
 # -- book/A1_digits.md, cell 20 -------------------------------------------
 def one_hot(labels, c=N_CLASSES, off=0.0, dtype=np.float64):
     """One-of-c targets (N, c): 1 at each label, ``off`` elsewhere."""
+    c = check_size("c", c)
+    dtype = check_dtype(dtype)
+    if isinstance(off, bool) or not isinstance(off, numbers.Real) or not np.isfinite(off) or off >= 1:
+        raise ValueError(f"off must be a finite number below the 'on' value 1, got {off!r}")
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise TypeError(f"labels must be a 1-d array of integers, got dtype {labels.dtype} and shape {labels.shape}")
@@ -350,9 +402,12 @@ def load_digits(split="train", *, flatten=False, scale=True, one_hot_targets=Tru
     T: one-of-10 targets (N, 10) with 1 for the true digit and ``off`` elsewhere, or, if
     ``one_hot_targets`` is False, the labels (N,) as int64.
     """
-    if split not in ("train", "test"):
+    if not isinstance(split, str) or split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     dtype = check_dtype(dtype)
+    for name, flag in (("flatten", flatten), ("scale", scale), ("one_hot_targets", one_hot_targets)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
     if isinstance(off, bool) or not isinstance(off, (int, float, np.floating, np.integer)) or not np.isfinite(off) or off >= 1:
         raise ValueError(f"off must be a finite number below the 'on' value 1, got {off!r}")
     data = load_subset()
@@ -378,11 +433,13 @@ def pixel_stats(images, labels, bins=16):
     labels = np.asarray(labels)
     if images.dtype != np.uint8 or labels.dtype.kind not in "iu":
         raise TypeError(f"pixel_stats needs uint8 images and integer labels, got {images.dtype} and {labels.dtype}")
+    if images.ndim >= 1 and len(images) == 0:
+        raise ValueError("images must hold at least one image, got N = 0")
     if images.ndim < 2 or labels.shape != (len(images),):
         raise ValueError(f"images (N, ...) and labels (N,) must have the same N, got shapes {images.shape} and {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= N_CLASSES):
         raise ValueError(f"labels must lie in 0..{N_CLASSES - 1}, got values from {labels.min()} to {labels.max()}")
-    if not isinstance(bins, int) or bins < 1 or 256 % bins:
+    if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1 or 256 % bins:
         raise ValueError(f"bins must be a positive divisor of 256, got {bins!r}")
     flat = images.reshape(len(images), -1)
     n_pix = flat.size

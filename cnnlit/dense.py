@@ -17,6 +17,14 @@ from cnnlit.checks import ParamDict, as_float_array, as_rng, check_dtype, check_
 
 
 # -- book/01_fully_connected.md, cell 6 ----------------------------------
+def _real(name, a):
+    """``a`` as an array of real numbers (ints or floats), or a TypeError naming ``name``."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    return arr
+
+
 class Sigmoid:
     """Logistic unit f(u) = 1 / (1 + exp(-beta u)) (§2.1); f'(u) = beta x (1 - x)."""
 
@@ -24,16 +32,18 @@ class Sigmoid:
     off = 0.0  # the "off" target for one-of-c codes
 
     def __init__(self, beta=1.0):
-        if not (isinstance(beta, numbers.Real) and np.isfinite(beta) and beta > 0):
+        if not (isinstance(beta, numbers.Real) and not isinstance(beta, bool) and np.isfinite(beta) and beta > 0):
             raise ValueError(f"beta must be a positive finite number, got {beta!r}")
         self.beta = float(beta)
 
     def f(self, u):
+        u = _real("u", u)
         # 1 / (1 + e^{-z}) == (1 + tanh(z / 2)) / 2, which cannot overflow.
         return 0.5 * (1.0 + np.tanh(0.5 * self.beta * u))
 
     def df(self, x):
         """f'(u), written in terms of the output x = f(u)."""
+        x = _real("x", x)
         return self.beta * x * (1.0 - x)
 
     def __repr__(self):
@@ -48,15 +58,17 @@ class ScaledTanh:
 
     def __init__(self, a=1.7159, b=2.0 / 3.0):
         for label, v in (("a", a), ("b", b)):
-            if not (isinstance(v, numbers.Real) and np.isfinite(v) and v > 0):
+            if not (isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) and v > 0):
                 raise ValueError(f"{label} must be a positive finite number, got {v!r}")
         self.a, self.b = float(a), float(b)
 
     def f(self, u):
+        u = _real("u", u)
         return self.a * np.tanh(self.b * u)
 
     def df(self, x):
         """f'(u), written in terms of the output x = f(u)."""
+        x = _real("x", x)
         return (self.b / self.a) * (self.a * self.a - x * x)
 
     def __repr__(self):
@@ -70,10 +82,10 @@ class Identity:
     off = 0.0
 
     def f(self, u):
-        return u
+        return _real("u", u)
 
     def df(self, x):
-        return np.ones_like(x)
+        return np.ones_like(_real("x", x))
 
     def __repr__(self):
         return "Identity()"
@@ -101,11 +113,20 @@ class SquaredError:
 
     def per_pattern(self, y, t):
         """E^n for every row: an array of shape (N,)."""
+        y, t = self._check(y, t)
         return 0.5 * np.sum((t - y) ** 2, axis=1)
 
     def grad(self, y, t):
         """dE^n/dy^n = y^n - t^n, row by row: shape (N, c)."""
+        y, t = self._check(y, t)
         return y - t
+
+    @staticmethod
+    def _check(y, t):
+        """y and t as float arrays of one shape (N, c): no broadcasting of a (c,) or (N, 1) t."""
+        y = as_float_array("y", y, shape=("N", "c"))
+        t = as_float_array("t", t, shape=y.shape)
+        return y, t
 
     def __repr__(self):
         return "SquaredError()"
@@ -114,8 +135,17 @@ class SquaredError:
 # -- book/01_fully_connected.md, cell 14 ----------------------------------
 def glorot_uniform(fan_in, fan_out, shape, rng, dtype=np.float64):
     """Weights uniform on +-sqrt(6 / (fan_in + fan_out)), the initialization DeepLearnToolbox uses."""
+    fan_in, fan_out = check_size("fan_in", fan_in), check_size("fan_out", fan_out)
+    dtype = check_dtype(dtype)  # an integer dtype would round every weight to 0
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not (isinstance(shape, (tuple, list))
+            and all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in shape)):
+        raise ValueError(f"shape must be a tuple of positive ints, got {shape!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
     r = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-r, r, size=shape).astype(dtype)
+    return rng.uniform(-r, r, size=tuple(shape)).astype(dtype)
 
 
 class Dense:
@@ -177,9 +207,15 @@ class Network:
     """
 
     def __init__(self, layers, loss=None):
+        if not isinstance(layers, (list, tuple)):
+            raise TypeError(f"layers must be a list of layers, got {type(layers).__name__}")
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("layers must contain at least one layer")
+        if loss is not None and not (callable(getattr(loss, "per_pattern", None)) and callable(getattr(loss, "grad", None))):
+            raise TypeError(
+                f"loss must be a loss object with per_pattern and grad methods, such as SquaredError(), got {loss!r}"
+            )
         self.loss_fn = loss if loss is not None else SquaredError()
         self.params = ParamDict()
         self._grad_arrays = {}
@@ -223,6 +259,8 @@ class Network:
         return np.argmax(self.predict(X), axis=1)
 
     def _targets(self, T, y):
+        if y.shape[0] == 0:
+            raise ValueError("X must hold at least one pattern: the loss is a mean over the batch, and N = 0")
         T = as_float_array("T", T, dtype=y.dtype)
         if T.shape != y.shape:
             raise ValueError(
@@ -237,7 +275,7 @@ class Network:
         return float(np.mean(self.loss_fn.per_pattern(y, T)))
 
     def backward(self, dE_dy):
-        g = dE_dy
+        g = as_float_array("dE_dy", dE_dy)
         for layer in reversed(self.layers):
             g = layer.backward(g)
         return g
@@ -262,21 +300,38 @@ def gradient_step(params, grads, eta):
     a float or an array of that parameter's shape (a rate per weight, eta_ij).
     Names missing from the dict are not updated.
     """
+    for label, d in (("params", params), ("grads", grads)):
+        if not isinstance(d, dict):
+            raise TypeError(f"{label} must be a dict of arrays, got {type(d).__name__}")
     if set(grads) - set(params):
         raise KeyError(f"grads has names that params lacks: {sorted(set(grads) - set(params))}")
+    if not isinstance(eta, dict) and (isinstance(eta, (str, bytes, bool)) or eta is None):
+        raise TypeError(f"eta must be a number or a dict of rates, got {eta!r}")
+    steps = {}  # check everything before changing anything
     for name, g in grads.items():
         p = params[name]
-        if g.shape != p.shape:
-            raise ValueError(f"grads[{name!r}] must have shape {p.shape}, got {g.shape}")
+        if not (isinstance(p, np.ndarray) and p.dtype.kind == "f"):
+            raise TypeError(f"params[{name!r}] must be a floating-point array, got {type(p).__name__}")
+        g = as_float_array(f"grads[{name!r}]", g, shape=p.shape)
         if isinstance(eta, dict):
             if name not in eta:
                 continue
-            rate = eta[name]
+            rate, label = eta[name], f"eta[{name!r}]"
         else:
-            rate = eta
-        rate_arr = np.asarray(rate, dtype=p.dtype)
+            rate, label = eta, "eta"
+        if isinstance(rate, (str, bytes, bool)) or rate is None:
+            raise TypeError(f"{label} must be a number or an array of numbers, got {rate!r}")
+        try:
+            rate_arr = np.asarray(rate)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{label} must be a number or an array of numbers: {exc}") from None
+        if rate_arr.dtype.kind not in "iuf":
+            raise TypeError(f"{label} must be real, got dtype {rate_arr.dtype}")
+        rate_arr = rate_arr.astype(p.dtype)
         if rate_arr.shape not in ((), p.shape):
-            raise ValueError(f"the learning rate for {name!r} must be a scalar or have shape {p.shape}, got {rate_arr.shape}")
+            raise ValueError(f"{label} must be a scalar or have shape {p.shape}, got {rate_arr.shape}")
         if not np.all(np.isfinite(rate_arr)) or np.any(rate_arr < 0):
-            raise ValueError(f"the learning rate for {name!r} must be finite and non-negative")
-        p -= rate_arr * g
+            raise ValueError(f"{label} must be finite and non-negative")
+        steps[name] = rate_arr * g
+    for name, step in steps.items():
+        params[name] -= step

@@ -58,8 +58,14 @@ def im2col(x, R, S, out=None):
     P = P' - R + 1, Q = Q' - S + 1. ``out``, if given, is a buffer (C, R, S, P, Q, N) to fill.
     One copy per kernel offset (r, s): R S slices, each over every map and pattern at once.
     """
+    x = as_float_array("x", x, shape=("C", "P'", "Q'", "N"))
+    R, S = check_size("R", R), check_size("S", S)
     C, Pp, Qp, N = x.shape
+    if R > Pp or S > Qp:
+        raise ValueError(f"the kernel size R x S = {R}x{S} is larger than the maps of x, {Pp}x{Qp}")
     P, Q = Pp - R + 1, Qp - S + 1
+    if out is not None and not (isinstance(out, np.ndarray) and out.shape == (C, R, S, P, Q, N) and out.dtype == x.dtype):
+        raise ValueError(f"out must be None or a {x.dtype} buffer of shape {(C, R, S, P, Q, N)}")
     cols = np.empty((C, R, S, P, Q, N), dtype=x.dtype) if out is None else out
     for r in range(R):
         for s in range(S):
@@ -72,8 +78,14 @@ def col2im(cols, in_shape, R, S):
 
     cols (C R S, P Q N) -> maps (C, P', Q', N) with (P', Q') = in_shape[1:] and N read from cols.
     """
-    C, Pp, Qp = in_shape
+    C, Pp, Qp = check_map_shape("in_shape", in_shape)
+    R, S = check_size("R", R), check_size("S", S)
+    if R > Pp or S > Qp:
+        raise ValueError(f"the kernel size R x S = {R}x{S} is larger than the maps of in_shape, {Pp}x{Qp}")
     P, Q = Pp - R + 1, Qp - S + 1
+    cols = as_float_array("cols", cols, shape=(C * R * S, "P Q N"))
+    if cols.shape[1] == 0 or cols.shape[1] % (P * Q):
+        raise ValueError(f"cols must have P Q N columns, a positive multiple of P Q = {P * Q}, got {cols.shape[1]}")
     N = cols.shape[1] // (P * Q)
     cols = cols.reshape(C, R, S, P, Q, N)
     x = np.zeros((C, Pp, Qp, N), dtype=cols.dtype)
@@ -170,6 +182,10 @@ class FastConv:
 # -- book/04_fast.md, cell 18 ---------------------------------------------
 def down_blocks(x, m):
     """down on maps laid out (C, H, W, N): the sum of each m x m block (U3.2a), as 2 m strided slice sums."""
+    m = check_block(m)
+    x = as_float_array("x", x, shape=("C", "H", "W", "N"))
+    if x.shape[1] % m or x.shape[2] % m:
+        raise ValueError(f"the map size {x.shape[1]}x{x.shape[2]} of x is not divisible by the block size m={m}")
     y = x[:, :, 0::m].copy() if m == 1 else x[:, :, 0::m] + x[:, :, 1::m]
     for s in range(2, m):
         y += x[:, :, s::m]
@@ -181,6 +197,8 @@ def down_blocks(x, m):
 
 def up_blocks(x, m):
     """up on maps laid out (C, h, w, N): x (x) 1_{m x m} (U3.1c), by broadcasting into a new array."""
+    m = check_block(m)
+    x = as_float_array("x", x, shape=("C", "h", "w", "N"))
     C, h, w, N = x.shape
     out = np.empty((C, h, m, w, m, N), dtype=x.dtype)
     out[...] = x[:, :, None, :, None, :]
@@ -204,6 +222,8 @@ class FastSubsample:
         if H % self.m or W % self.m:
             raise ValueError(f"in_shape {self.in_shape}: the map size {H}x{W} is not divisible by the block size m={self.m}")
         self.out_shape = (C, H // self.m, W // self.m)
+        if not isinstance(trainable, (bool, np.bool_)):
+            raise TypeError(f"trainable must be True or False, got {trainable!r}")
         self.trainable = bool(trainable)
         self.dtype = check_dtype(dtype)
         if activation is None:
@@ -321,6 +341,7 @@ def _fast_two_stage(input_size, maps, kernel_size, m, n_classes, activation, tra
     m = check_block(m)
     if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
         raise ValueError(f"maps must be a pair (maps of the first, maps of the second convolution layer), got {maps!r}")
+    maps = tuple(check_size(f"maps[{i}]", v) for i, v in enumerate(maps))
     conv_pool_sizes(input_size, kernel_size, m)
     rng = as_rng(rng)
     c1 = FastConv((1, input_size, input_size), maps[0], kernel_size, activation, rng=rng, dtype=dtype)

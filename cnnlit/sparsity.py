@@ -20,8 +20,8 @@ from cnnlit.checks import as_float_array
 def _log_alpha(c):
     """log alpha for alpha = softmax(c) over the input maps (U3.3c): c - logsumexp(c), column by column."""
     c = as_float_array("c", c)
-    if c.ndim != 2:
-        raise ValueError(f"c must have shape (n_in, n_out), one column per output map, got {c.shape}")
+    if c.ndim != 2 or c.size == 0:
+        raise ValueError(f"c must have shape (n_in, n_out), one column per output map, both >= 1, got {c.shape}")
     z = c - c.max(axis=0)
     return z - np.log(np.exp(z).sum(axis=0))
 
@@ -34,6 +34,10 @@ def alpha_of(c):
 def entropy(alpha):
     """H(alpha_j) = -sum_i alpha_ij log alpha_ij of every column j, in nats (with 0 log 0 = 0): (n_out,)."""
     alpha = as_float_array("alpha", alpha)
+    if alpha.ndim not in (1, 2) or alpha.size == 0:
+        raise ValueError(f"alpha must have shape (n_in,) or (n_in, n_out), not empty, got {alpha.shape}")
+    if np.any(alpha < 0) or np.any(alpha > 1):
+        raise ValueError("alpha must hold weights in [0, 1] (a softmax's columns), got values outside")
     return -np.sum(alpha * np.log(np.where(alpha > 0, alpha, 1.0)), axis=0)
 
 
@@ -130,6 +134,8 @@ class Penalized:
         for attr in ("params", "loss", "gradients"):
             if not hasattr(model, attr):
                 raise TypeError(f"model ({type(model).__name__}) has no {attr!r}; it does not follow the model contract")
+        if isinstance(penalty, type):
+            raise TypeError(f"penalty must be a penalty object, such as {penalty.__name__}(), not the class")
         for attr in ("value", "grad"):
             if not callable(getattr(penalty, attr, None)):
                 raise TypeError(f"penalty ({type(penalty).__name__}) has no method {attr!r}(c)")

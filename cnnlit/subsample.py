@@ -33,6 +33,8 @@ def down(x, m):
     if x.ndim < 2:
         raise ValueError(f"x must have at least 2 dimensions (..., P, Q), got shape {x.shape}")
     P, Q = x.shape[-2:]
+    if P == 0 or Q == 0:
+        raise ValueError(f"x must have non-empty maps, got shape {x.shape}")
     if P % m or Q % m:
         raise ValueError(f"the map size {P}x{Q} of x is not divisible by the block size m={m}")
     blocks = x.reshape(x.shape[:-2] + (P // m, m, Q // m, m))
@@ -48,6 +50,8 @@ def up(x, m):
     x = as_float_array("x", x)
     if x.ndim < 2:
         raise ValueError(f"x must have at least 2 dimensions (..., P, Q), got shape {x.shape}")
+    if x.shape[-1] == 0 or x.shape[-2] == 0:
+        raise ValueError(f"x must have non-empty maps, got shape {x.shape}")
     return np.repeat(np.repeat(x, m, axis=-2), m, axis=-1)
 
 
@@ -85,6 +89,8 @@ class Subsample:
                 f"in_shape {self.in_shape}: the map size {P}x{Q} is not divisible by the block size m={self.m}"
             )
         self.out_shape = (C, P // self.m, Q // self.m)
+        if not isinstance(trainable, (bool, np.bool_)):
+            raise TypeError(f"trainable must be True or False, got {trainable!r}")
         self.trainable = bool(trainable)
         self.dtype = check_dtype(dtype)
         if activation is None:
@@ -163,6 +169,8 @@ class Flatten:
 # -- book/03_subsampling.md, cell 32 --------------------------------------
 def conv_pool_sizes(input_size, kernel_size, m):
     """Map sizes through conv -> sub-sampling -> conv -> sub-sampling, or a ValueError naming the culprit."""
+    input_size, kernel_size = check_size("input_size", input_size), check_size("kernel_size", kernel_size)
+    m = check_block(m)
     s1 = input_size - kernel_size + 1
     if s1 < 1 or s1 % m:
         raise ValueError(
@@ -184,6 +192,7 @@ def _two_stage_cnn(input_size, maps, kernel_size, m, n_classes, activation, trai
     m = check_block(m)
     if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
         raise ValueError(f"maps must be a pair (maps of the first, maps of the second convolution layer), got {maps!r}")
+    maps = tuple(check_size(f"maps[{i}]", v) for i, v in enumerate(maps))
     conv_pool_sizes(input_size, kernel_size, m)
     rng = as_rng(rng)
     c1 = Conv((1, input_size, input_size), maps[0], kernel_size, activation, rng=rng, dtype=dtype)

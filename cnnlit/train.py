@@ -10,7 +10,10 @@ __all__ = ['layer_rates', 'SGD', 'train', 'save_params', 'load_params', 'output_
 
 # -- book/07_practical.md, cell 4 ----------------------------------------
 import numbers
+import os
 import sys
+import zipfile
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +26,8 @@ from cnnlit.subsample import Flatten, Subsample, up
 
 def _check_rate(name, rate, shape):
     """A learning rate: a positive finite number, or a finite non-negative array of ``shape``."""
+    if isinstance(rate, np.ndarray) and rate.dtype.kind not in "iuf":
+        raise TypeError(f"the learning rate {name} must be real, got dtype {rate.dtype}")
     if isinstance(rate, bool) or not isinstance(rate, (numbers.Real, np.ndarray)):
         raise TypeError(f"the learning rate {name} must be a number or an array, got {type(rate).__name__}")
     arr = np.asarray(rate, dtype=np.float64)
@@ -41,6 +46,10 @@ def layer_rates(model, rates):
 
     Layers are numbered as in the paper (``model.names``); every layer with parameters needs a rate.
     """
+    if not hasattr(model, "names"):
+        raise TypeError(f"model must be a Network (with numbered layers in model.names), got {type(model).__name__}")
+    if not isinstance(rates, dict):
+        raise TypeError(f"rates must be a dict {{layer number: rate}}, got {type(rates).__name__}")
     out = {}
     for layer, ell in model.names:
         if not layer.params:
@@ -48,7 +57,7 @@ def layer_rates(model, rates):
         if ell not in rates:
             raise KeyError(f"no rate for layer {ell} ({layer!r}); rates has layers {sorted(rates)}")
         for name in layer.params:
-            out[f"{name}{ell}"] = _check_rate(f"of layer {ell}", rates[ell], ())
+            out[f"{name}{ell}"] = _check_rate(f"rates[{ell}] (layer {ell})", rates[ell], ())
     unknown = set(rates) - {ell for layer, ell in model.names if layer.params}
     if unknown:
         raise KeyError(f"rates names layers without parameters or not in the model: {sorted(unknown)}")
@@ -75,7 +84,7 @@ class SGD:
             if missing or unknown:
                 raise KeyError(f"eta must give a rate for each parameter: missing {sorted(missing)}, unknown {sorted(unknown)}")
             for name, rate in self.eta.items():
-                _check_rate(f"for {name!r}", rate, model.params[name].shape)
+                _check_rate(f"eta[{name!r}]", rate, model.params[name].shape)
 
     def step(self, model, X, T):
         gradient_step(model.params, model.gradients(X, T), self.eta)
@@ -137,6 +146,15 @@ def train(model, X, T, *, epochs=1, batch_size=50, eta=None, optimizer=None, rng
     before its update. ``progress``: True, False, or None (a tqdm bar if tqdm is installed and
     stderr is a terminal). ``callback(step, model)``, if given, is called at every record.
     """
+    for attr in ("params", "loss", "gradients", "predict"):
+        if not hasattr(model, attr):
+            raise TypeError(f"model must follow the model contract (params, loss, gradients, predict); "
+                            f"{type(model).__name__} has no {attr!r}")
+    for name, v in (("shuffle", shuffle), ("per_step", per_step)):
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {v!r}")
+    if progress not in (None, True, False):
+        raise TypeError(f"progress must be True, False or None, got {progress!r}")
     if (optimizer is None) == (eta is None):
         raise ValueError("give either eta (plain gradient descent) or optimizer, not both and not neither")
     optimizer = SGD(eta) if optimizer is None else optimizer
@@ -202,7 +220,18 @@ def train(model, X, T, *, epochs=1, batch_size=50, eta=None, optimizer=None, rng
 # -- book/07_practical.md, cell 8 ----------------------------------------
 def save_params(model, path):
     """Write the model's parameters to ``path`` (.npz), one array per parameter name."""
+    if not isinstance(getattr(model, "params", None), dict):
+        raise TypeError(f"model must have a params dict, got {type(model).__name__}")
+    path = _check_path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"path {path}: the folder {path.parent} does not exist")
     np.savez(path, **{name: np.asarray(p) for name, p in model.params.items()})
+
+
+def _check_path(path):
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    return Path(path)
 
 
 def load_params(model, path):
@@ -211,8 +240,20 @@ def load_params(model, path):
     The file is read with allow_pickle=False. Its names, shapes and dtypes must equal the
     model's; otherwise a ValueError names the mismatch and the model is left unchanged.
     """
-    with np.load(path, allow_pickle=False) as f:
-        stored = {name: f[name] for name in f.files}
+    if not isinstance(getattr(model, "params", None), dict):
+        raise TypeError(f"model must have a params dict, got {type(model).__name__}")
+    path = _check_path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path {path}: no such file")
+    try:
+        f = np.load(path, allow_pickle=False)
+        if not hasattr(f, "files"):
+            raise ValueError("it holds a single array, not an .npz archive of named arrays")
+        with f:
+            stored = {name: f[name] for name in f.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"path {path}: not a parameter file written by save_params "
+                         f"(pickled objects are refused): {exc}") from None
     missing, extra = sorted(set(model.params) - set(stored)), sorted(set(stored) - set(model.params))
     if missing or extra:
         raise ValueError(f"{path}: the file's parameters do not match the model's (a different architecture?): "
@@ -223,6 +264,8 @@ def load_params(model, path):
             raise ValueError(f"{path}: parameter {name!r} has shape {a.shape} in the file but {p.shape} in the model")
         if a.dtype != p.dtype:
             raise ValueError(f"{path}: parameter {name!r} has dtype {a.dtype} in the file but {p.dtype} in the model")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{path}: parameter {name!r} holds non-finite values (NaN or inf) in the file")
     for name, p in model.params.items():
         p[...] = stored[name]
 
@@ -301,6 +344,8 @@ def output_curvature(loss_fn, y, T):
     if hasattr(loss_fn, "curvature"):
         return loss_fn.curvature(y, T)
     if isinstance(loss_fn, SquaredError):
+        y = as_float_array("y", y, shape=("N", "c"))
+        as_float_array("T", T, shape=y.shape)
         return np.ones_like(y)
     raise TypeError(f"no curvature known for the error {loss_fn!r}: give it a curvature(y, T) method")
 
@@ -312,7 +357,12 @@ def curvatures(model, X, T, *, forward=True):
     Network of the package's layers. With forward=False the layers' state from the last forward
     pass on X (by gradients(X, T), say) is reused.
     """
+    for attr in ("forward", "layers", "names", "loss_fn", "params"):
+        if not hasattr(model, attr):
+            raise TypeError(f"model must be a Network of the package's layers; {type(model).__name__} has no {attr!r}")
     y = model.forward(X) if forward else model.layers[-1].x
+    if y.shape[0] == 0:
+        raise ValueError("X must hold at least one pattern: the estimates are means over the batch, and N = 0")
     T = as_float_array("T", T, shape=y.shape, dtype=y.dtype)
     d2 = output_curvature(model.loss_fn, y, T) / y.shape[0]
     h = {}
@@ -376,24 +426,37 @@ class SoftmaxCrossEntropy:
 
     name = "cross-entropy"
 
+    @staticmethod
+    def _check(u, t):
+        u = as_float_array("u", u, shape=("N", "c"))
+        if u.shape[1] == 0:
+            raise ValueError("u must have at least one column (c >= 1), got shape (N, 0)")
+        return u, as_float_array("t", t, shape=u.shape)
+
     def prob(self, u):
         """The softmax of each row of u (N, c)."""
+        u = as_float_array("u", u, shape=("N", "c"))
+        if u.shape[1] == 0:
+            raise ValueError("u must have at least one column (c >= 1), got shape (N, 0)")
         z = u - u.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
     def per_pattern(self, u, t):
         """E^n for every row: shape (N,)."""
+        u, t = self._check(u, t)
         z = u - u.max(axis=1, keepdims=True)
         log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return -np.sum(t * log_p, axis=1)
 
     def grad(self, u, t):
         """dE^n/du^L = p - t (for targets that sum to 1), row by row: shape (N, c)."""
+        u, t = self._check(u, t)
         return self.prob(u) * t.sum(axis=1, keepdims=True) - t
 
     def curvature(self, u, t):
         """The diagonal of d2E^n/du^2, p (1 - p) sum_k t_k, row by row: shape (N, c)."""
+        u, t = self._check(u, t)
         p = self.prob(u)
         return t.sum(axis=1, keepdims=True) * p * (1.0 - p)
 

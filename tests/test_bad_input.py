@@ -1,0 +1,820 @@
+"""Every public name of cnnlit refuses nonsense (issue 14, the bad-input part).
+
+Each case calls a public function, class or method with one bad argument and expects a
+ValueError or TypeError (FileNotFoundError for paths, KeyError for an unknown parameter
+name) whose message names the argument as the caller spelled it. Nothing may return a
+silently wrong result, and nothing may fail with a bare NumPy error.
+
+Coverage is by default: ``test_every_public_name_has_cases`` enumerates ``cnnlit.__all__``
+and every module's ``__all__``, and fails for a name that has no registered case and is not
+in ALLOWED below.
+"""
+import gzip
+import pickle
+from functools import partial
+
+import numpy as np
+import pytest
+
+import cnnlit
+from cnnlit import checks, combine, conv, data, dense, fast, gradcheck, sparsity, subsample, train
+
+# Public names that take no arguments worth checking. Each entry says why.
+ALLOWED = {
+    # constants and tables (not callable)
+    "dense.ACTIVATIONS", "data.IDX_DTYPES", "data.GZIP_MAGIC", "data.MNIST_FILES", "data.MNIST_SHA256",
+    "data.MNIST_URL", "data.DATA_ENV", "data.SUBSET_SEED", "data.SUBSET_PER_CLASS", "data.N_CLASSES",
+    "combine.KERNELS",
+    # functions without arguments: they read the package's own files
+    "conv.lenet5_c3_table", "data.load_subset", "data.subset_indices", "data.subset_stats",
+    # a plain record (NamedTuple) of four arrays; its consumers (cut_subset) check it
+    "data.MNIST",
+}
+
+BAD = (ValueError, TypeError)
+CASES = {}  # "module.name" -> [(case id, thunk, the argument's name, accepted exceptions)]
+
+
+def add(public, cid, thunk, name, exc=BAD):
+    CASES.setdefault(public, []).append((cid, thunk, name, exc))
+
+
+def call(fn, *args, **kwargs):
+    return partial(fn, *args, **kwargs)
+
+
+def variants(good, *, ints_ok=False, nonfinite=True, rank=True):
+    """Bad versions of the good float array ``good``: {label: value}."""
+    good = np.asarray(good, dtype=np.float64)
+    out = {
+        "bool": good > 0.5,
+        "complex": good + 1j,
+        "object": good.astype(object),
+        "strings": good.astype(str),
+        "str": "abc",
+        "None": None,
+    }
+    if not ints_ok:
+        out["int"] = good.astype(np.int64)
+    if nonfinite:
+        for label, v in (("nan", np.nan), ("inf", np.inf), ("-inf", -np.inf)):
+            bad = good.copy()
+            bad.flat[0] = v
+            out[label] = bad
+    if rank:
+        out["rank+1"] = good[None]
+        out["rank-1"] = good[0]
+    return out
+
+
+def add_array_cases(public, name, make_call, good, **kw):
+    """make_call(value) -> thunk that passes value as the argument ``name``."""
+    arg = name.rsplit("-", 1)[-1]  # "loss-X": the argument X of the method loss
+    for label, bad in variants(good, **kw).items():
+        add(public, f"{name}-{label}", make_call(bad), arg)
+
+
+rng = np.random.default_rng(0)
+
+
+# -- cnnlit.checks ---------------------------------------------------------------------
+add_array_cases("checks.as_float_array", "X", lambda v: call(checks.as_float_array, "X", v, shape=("N", 3)),
+                rng.normal(size=(2, 3)))
+add("checks.as_float_array", "X-shape", call(checks.as_float_array, "X", np.zeros((2, 4)), shape=("N", 3)), "X")
+for bad in (0, -1, 1.5, "3", None, True, np.nan):
+    add("checks.check_size", f"n-{bad!r}", call(checks.check_size, "n_out", bad), "n_out")
+for bad in (np.int64, np.bool_, np.complex128, object, "abc", None, np.float16, "int32"):
+    add("checks.check_dtype", f"dtype-{bad!r}", call(checks.check_dtype, bad), "dtype")
+for bad in ("abc", 1.5, -1, True, [1, 2], np.random.RandomState(0)):
+    add("checks.as_rng", f"rng-{bad!r}", call(checks.as_rng, bad), "rng")
+
+
+def _dense_net(act="sigmoid", loss=None):
+    return dense.Network([dense.Dense(3, 4, act, rng=0), dense.Dense(4, 2, act, rng=1)], loss=loss)
+
+
+def _set(params, key, value):
+    params[key] = value
+
+
+for label, bad in variants(np.zeros(2), rank=True).items():
+    add("checks.ParamDict", f"b3-{label}", call(lambda v: _set(_dense_net().params, "b3", v), bad), "params['b3']")
+add("checks.ParamDict", "b3-shape", call(lambda: _set(_dense_net().params, "b3", np.zeros(3))), "params['b3']")
+add("checks.ParamDict", "unknown", call(lambda: _set(_dense_net().params, "W9", np.zeros(3))), "W9", KeyError)
+
+# -- cnnlit.dense ------------------------------------------------------------------------
+for cls, arg, kw in ((dense.Sigmoid, "beta", "beta"), (dense.ScaledTanh, "a", "a"), (dense.ScaledTanh, "b", "b")):
+    for bad in (0, -1.0, np.nan, np.inf, "1", None, True, 1j):
+        add(f"dense.{cls.__name__}", f"{arg}-{bad!r}", call(cls, **{kw: bad}), arg)
+for cls in (dense.Sigmoid, dense.ScaledTanh, dense.Identity):
+    for label in ("complex", "object", "strings", "str", "None", "bool"):
+        v = variants(np.zeros((2, 2)))[label]
+        add(f"dense.{cls.__name__}", f"f-u-{label}", call(lambda c, v: c().f(v), cls, v), "u")
+        add(f"dense.{cls.__name__}", f"df-x-{label}", call(lambda c, v: c().df(v), cls, v), "x")
+for bad in ("relu", "", None, 5, object()):
+    add("dense.get_activation", f"spec-{bad!r}", call(dense.get_activation, bad), "activation")
+
+Y = rng.uniform(size=(4, 3))
+for method in ("per_pattern", "grad"):
+    def _se(y, t, method=method):
+        return getattr(dense.SquaredError(), method)(y, t)
+    add_array_cases("dense.SquaredError", "y", lambda v: call(_se, v, Y), Y)
+    add_array_cases("dense.SquaredError", "t", lambda v: call(_se, Y, v), Y, rank=False)
+    for label, t in (("(c,)", Y[0]), ("(N,1)", Y[:, :1]), ("(N+1,c)", np.zeros((5, 3))), ("(N,c+1)", np.zeros((4, 4)))):
+        add("dense.SquaredError", f"{method}-t-{label}", call(_se, Y, t), "t")
+
+G = np.random.default_rng(0)
+for bad in (0, -1, 1.5, "3", None, True):
+    add("dense.glorot_uniform", f"fan_in-{bad!r}", call(dense.glorot_uniform, bad, 3, (3, 3), G), "fan_in")
+    add("dense.glorot_uniform", f"fan_out-{bad!r}", call(dense.glorot_uniform, 3, bad, (3, 3), G), "fan_out")
+for bad in ((0, 3), (-1, 3), (2.5,), "ab", None):
+    add("dense.glorot_uniform", f"shape-{bad!r}", call(dense.glorot_uniform, 3, 3, bad, G), "shape")
+for bad in (None, 0, "rng"):
+    add("dense.glorot_uniform", f"rng-{bad!r}", call(dense.glorot_uniform, 3, 3, (3, 3), bad), "rng")
+for bad in (np.int64, np.int8, np.bool_, np.complex128, object, "abc"):
+    add("dense.glorot_uniform", f"dtype-{bad!r}", call(dense.glorot_uniform, 3, 3, (3, 3), G, dtype=bad), "dtype")
+
+for bad in (0, -2, 2.5, "4", None, True):
+    add("dense.Dense", f"n_in-{bad!r}", call(dense.Dense, bad, 3), "n_in")
+    add("dense.Dense", f"n_out-{bad!r}", call(dense.Dense, 3, bad), "n_out")
+add("dense.Dense", "activation", call(dense.Dense, 3, 3, "relu"), "activation")
+add("dense.Dense", "rng", call(dense.Dense, 3, 3, rng="x"), "rng")
+for bad in (np.int64, np.complex128, "abc"):
+    add("dense.Dense", f"dtype-{bad!r}", call(dense.Dense, 3, 3, dtype=bad), "dtype")
+XD = rng.normal(size=(5, 3))
+add_array_cases("dense.Dense", "x_prev", lambda v: call(lambda v: dense.Dense(3, 2, rng=0).forward(v), v), XD)
+add("dense.Dense", "x_prev-width", call(lambda: dense.Dense(3, 2, rng=0).forward(np.zeros((5, 4)))), "x_prev")
+
+
+def _dense_backward(g):
+    layer = dense.Dense(3, 2, rng=0)
+    layer.forward(XD)
+    return layer.backward(g)
+
+
+add_array_cases("dense.Dense", "dE_dx", lambda v: call(_dense_backward, v), np.zeros((5, 2)))
+
+for bad in ([], None, [5], [dense.Dense(3, 4), dense.Dense(5, 2)]):
+    add("dense.Network", f"layers-{bad!r}", call(dense.Network, bad), "layers")
+for bad in ("squared", 5, dense.Sigmoid()):
+    add("dense.Network", f"loss-{bad!r}", call(dense.Network, [dense.Dense(3, 2)], loss=bad), "loss")
+TD = data.one_hot([0, 1, 0, 1, 1], 2)
+for method in ("loss", "gradients"):
+    m = method
+    add_array_cases("dense.Network", f"{m}-X", lambda v, m=m: call(lambda v: getattr(_dense_net(), m)(v, TD), v), XD)
+    add_array_cases("dense.Network", f"{m}-T", lambda v, m=m: call(lambda v: getattr(_dense_net(), m)(XD, v), v), TD)
+    add("dense.Network", f"{m}-empty", call(lambda m=m: getattr(_dense_net(), m)(XD[:0], TD[:0])), "X")
+    for label, t in (("(c,)", TD[0]), ("(N,1)", TD[:, :1]), ("(N-1,c)", TD[1:]), ("(N,c+1)", np.zeros((5, 3)))):
+        add("dense.Network", f"{m}-T-{label}", call(lambda t, m=m: getattr(_dense_net(), m)(XD, t), t), "T")
+for method in ("predict", "classify"):
+    add_array_cases("dense.Network", f"{method}-X", lambda v, m=method: call(lambda v: getattr(_dense_net(), m)(v), v), XD)
+
+
+_DEFAULT = object()
+
+
+def _step(grads=_DEFAULT, eta=0.1, params=_DEFAULT):
+    net = _dense_net()
+    params = net.params if params is _DEFAULT else params
+    before = {k: v.copy() for k, v in net.params.items()}
+    try:
+        return dense.gradient_step(params, net.gradients(XD, TD) if grads is _DEFAULT else grads, eta)
+    except Exception:
+        # a refused step changes nothing
+        assert all(np.array_equal(before[k], net.params[k]) for k in before)
+        raise
+
+
+for bad in ("0.1", None, -0.1, np.nan, np.inf, 1j, True, np.zeros(3), [0.1, "a"], {"W2": -1.0}, {"W2": np.nan},
+            {"W2": "x"}, {"W2": np.zeros(2)}):
+    add("dense.gradient_step", f"eta-{bad!r}", call(_step, eta=bad), "eta")
+for label, g in variants(np.zeros(2)).items():
+    add("dense.gradient_step", f"grads-{label}", call(lambda g: _step(grads={"W2": np.zeros((4, 3)), "b3": g}), g),
+        "grads['b3']")
+add("dense.gradient_step", "grads-shape", call(_step, grads={"b3": np.zeros(3)}), "grads['b3']")
+add("dense.gradient_step", "grads-unknown", call(_step, grads={"W9": np.zeros(3)}), "W9", KeyError)
+for bad in (None, [1, 2], "params"):
+    add("dense.gradient_step", f"params-{bad!r}", call(_step, params=bad), "params")
+    add("dense.gradient_step", f"grads-{bad!r}", call(_step, grads=bad), "grads")
+
+# -- cnnlit.gradcheck ------------------------------------------------------------------
+XG = rng.normal(size=(3, 2))
+for bad in (None, 3, "f"):
+    add("gradcheck.numerical_gradient", f"f-{bad!r}", call(gradcheck.numerical_gradient, bad, XG.copy()), "f")
+for label, x in variants(XG, rank=False).items():
+    add("gradcheck.numerical_gradient", f"x-{label}", call(gradcheck.numerical_gradient, np.sum, x), "x")
+add("gradcheck.numerical_gradient", "x-list", call(gradcheck.numerical_gradient, np.sum, [1.0, 2.0]), "x")
+add("gradcheck.numerical_gradient", "x-empty", call(gradcheck.numerical_gradient, np.sum, np.zeros((0, 2))), "x")
+for bad in (0, -1e-4, np.nan, np.inf, "1e-4", None, True, 1j):
+    add("gradcheck.numerical_gradient", f"eps-{bad!r}", call(gradcheck.numerical_gradient, np.sum, XG.copy(), bad), "eps")
+for bad in ([6], [-1], [0.5], [], "a", [[0, 1]]):
+    add("gradcheck.numerical_gradient", f"indices-{bad!r}",
+        call(gradcheck.numerical_gradient, np.sum, XG.copy(), indices=bad), "indices")
+for label, f in (("nan", lambda x: np.nan), ("inf", lambda x: np.inf), ("array", lambda x: x), ("str", lambda x: "a")):
+    add("gradcheck.numerical_gradient", f"f-returns-{label}", call(gradcheck.numerical_gradient, f, XG.copy()), "f")
+for label, v in variants(XG, ints_ok=True, rank=False).items():
+    add("gradcheck.rel_error", f"a-{label}", call(gradcheck.rel_error, v, XG), "a")
+    add("gradcheck.rel_error", f"b-{label}", call(gradcheck.rel_error, XG, v), "b")
+add("gradcheck.rel_error", "shape", call(gradcheck.rel_error, XG, XG.T), "a and b")
+
+
+def _check(**kw):
+    args = {"model": _dense_net(), "X": XD, "T": TD, **kw}
+    return gradcheck.check_gradients(args.pop("model"), args.pop("X"), args.pop("T"), **args)
+
+
+for bad in (None, 5, "net"):
+    add("gradcheck.check_gradients", f"model-{bad!r}", call(_check, model=bad), "model")
+add("gradcheck.check_gradients", "X-empty", call(_check, X=XD[:0], T=TD[:0]), "X")
+add_array_cases("gradcheck.check_gradients", "X", lambda v: call(_check, X=v), XD)
+add_array_cases("gradcheck.check_gradients", "T", lambda v: call(_check, T=v), TD)
+for bad in (0, -1, 1.5, "3", True):
+    add("gradcheck.check_gradients", f"max_entries-{bad!r}", call(_check, max_entries=bad), "max_entries")
+for bad in (0, -1.0, np.nan, "x", None):
+    add("gradcheck.check_gradients", f"eps-{bad!r}", call(_check, eps=bad), "eps")
+for bad in ("x", 1.5):
+    add("gradcheck.check_gradients", f"seed-{bad!r}", call(_check, seed=bad), "seed")
+for label, errs in (("nan", {"k2": 1e-9, "W6": np.nan}), ("inf", {"k2": 1e-9, "W6": np.inf}),
+                    ("negative", {"W6": -1.0}), ("str", {"W6": "0"}), ("None", {"W6": None}), ("complex", {"W6": 1j})):
+    add("gradcheck.print_errors", f"errors-{label}", call(gradcheck.print_errors, errs), "errors['W6']")
+for bad in ({}, None, [1e-9], 1e-9):
+    add("gradcheck.print_errors", f"errors-{bad!r}", call(gradcheck.print_errors, bad), "errors")
+for bad in (0, -1, np.nan, "1e-7", None):
+    add("gradcheck.print_errors", f"threshold-{bad!r}", call(gradcheck.print_errors, {"W": 1e-9}, bad), "threshold")
+
+# -- cnnlit.conv -----------------------------------------------------------------------
+for bad in (None, "abc", np.zeros(3), np.array([["a", "b"]]), np.array([[None]])):
+    add("conv.rot180", f"k-{type(bad).__name__}-{np.shape(bad)}", call(conv.rot180, bad), "k")
+XC, KC = rng.normal(size=(6, 5)), rng.normal(size=(3, 2))
+add_array_cases("conv.conv2", "x", lambda v: call(conv.conv2, v, KC), XC)
+add_array_cases("conv.conv2", "k", lambda v: call(conv.conv2, XC, v), KC)
+for mode in ("valid", "full"):
+    for shape in ((0, 0), (0, 2), (2, 0)):
+        add("conv.conv2", f"k-empty-{shape}-{mode}", call(conv.conv2, XC, np.zeros(shape), mode), "k")
+        add("conv.conv2", f"x-empty-{shape}-{mode}", call(conv.conv2, np.zeros(shape), KC, mode), "x")
+add("conv.conv2", "k-larger", call(conv.conv2, KC, XC), "k")
+for bad in ("same", None, 1):
+    add("conv.conv2", f"mode-{bad!r}", call(conv.conv2, XC, KC, bad), "mode")
+for bad in (0, -1, (0, 2), (2, -1), (1, 2, 3), (2,), "3", None, 1.5, True, (2.0, 2)):
+    add("conv.kernel_shape", f"kernel_size-{bad!r}", call(conv.kernel_shape, bad), "kernel_size")
+for label, bad in (("shape", np.ones((3, 2), bool)), ("orphan", np.array([[1, 0], [1, 0]], bool)),
+                   ("strings", np.array([["X", "."], [".", "X"]])), ("floats", np.array([[0.5, 1], [1, 1]])),
+                   ("nan", np.array([[np.nan, 1], [1, 1]])), ("None", np.array([[None, 1], [1, 1]])),
+                   ("scalar", True)):
+    add("conv.connection_table", f"connections-{label}", call(conv.connection_table, bad, 2, 2), "connections")
+for bad in (0, -1, "2", None, 2.5):
+    add("conv.connection_table", f"n_in-{bad!r}", call(conv.connection_table, None, bad, 2), "n_in")
+    add("conv.connection_table", f"n_out-{bad!r}", call(conv.connection_table, None, 2, bad), "n_out")
+
+
+def layer_cases(public, cls, in_shape, n_out_kw, extra=()):
+    """Constructor and forward/backward cases shared by the convolution-like layers."""
+    for bad in ((1, 6), (0, 6, 6), (1, -6, 6), (1, 6, 6.0), "166", None, (True, 6, 6)):
+        add(public, f"in_shape-{bad!r}", call(cls, bad, *n_out_kw), "in_shape")
+    for bad in (0, -1, 2.5, "3", None):
+        add(public, f"n_out-{bad!r}", call(cls, in_shape, bad, *n_out_kw[1:]), "n_out")
+    for bad in (0, (0, 2), 7, (7, 1), "3", None):
+        add(public, f"kernel_size-{bad!r}", call(cls, in_shape, n_out_kw[0], bad), "kernel_size")
+    add(public, "activation", call(cls, in_shape, *n_out_kw, "relu"), "activation")
+    add(public, "rng", call(cls, in_shape, *n_out_kw, rng="seed"), "rng")
+    for bad in (np.int64, np.complex128, "abc", None):
+        add(public, f"dtype-{bad!r}", call(cls, in_shape, *n_out_kw, dtype=bad), "dtype")
+    for args in extra:
+        add(public, *args)
+    x = rng.normal(size=(2,) + tuple(in_shape))
+    add_array_cases(public, "x_prev", lambda v: call(lambda v: cls(in_shape, *n_out_kw, rng=0).forward(v), v), x)
+    add(public, "x_prev-shape", call(lambda: cls(in_shape, *n_out_kw, rng=0).forward(np.zeros((2, 3, 6, 6)))),
+        "x_prev")
+
+    def backward(g):
+        layer = cls(in_shape, *n_out_kw, rng=0)
+        layer.forward(x)
+        return layer.backward(g)
+
+    for label, g in variants(np.zeros((2, n_out_kw[0], 4, 4))).items():
+        add(public, f"dE_dx-{label}", call(backward, g), "dE_dx")
+
+
+layer_cases("conv.Conv", conv.Conv, (1, 6, 6), (2, 3), extra=(
+    ("connections-shape", call(conv.Conv, (1, 6, 6), 2, 3, "sigmoid", np.ones((2, 2), bool)), "connections"),
+    ("connections-orphan", call(conv.Conv, (2, 6, 6), 2, 3, "sigmoid", np.array([[1, 0], [1, 0]], bool)),
+     "connections"),
+))
+
+# -- cnnlit.subsample ------------------------------------------------------------------
+for bad in (0, -2, 1.5, "2", None, True, (2, 2)):
+    add("subsample.check_block", f"m-{bad!r}", call(subsample.check_block, bad), "m")
+XS = rng.normal(size=(2, 1, 4, 4))
+for fn in (subsample.down, subsample.up):
+    public = f"subsample.{fn.__name__}"
+    add_array_cases(public, "x", lambda v, fn=fn: call(fn, v, 2), XS[0, 0], rank=False)
+    add(public, "x-1d", call(fn, np.zeros(4), 2), "x")
+    for bad in (0, -2, 1.5, "2", None, True):
+        add(public, f"m-{bad!r}", call(fn, XS, bad), "m")
+add("subsample.down", "x-indivisible", call(subsample.down, np.zeros((5, 4)), 2), "x")
+for fn in (subsample.down, subsample.up):
+    for shape in ((0, 0), (0, 4), (1, 4, 0)):
+        add(f"subsample.{fn.__name__}", f"x-empty-{shape}", call(fn, np.zeros(shape), 2), "x")
+for bad in ((1, 6), (0, 6, 6), (1, 6, -6), (1, 6, 6.5), "abc", None, (True, 2, 2)):
+    add("subsample.check_map_shape", f"shape-{bad!r}", call(subsample.check_map_shape, "in_shape", bad), "in_shape")
+for cls in (subsample.Subsample, fast.FastSubsample):
+    public = f"{cls.__module__.split('.')[-1]}.{cls.__name__}"
+    for bad in ((1, 6), (0, 4, 4), "abc", None, (1, 5, 4)):
+        add(public, f"in_shape-{bad!r}", call(cls, bad), "in_shape")
+    for bad in (0, -2, 1.5, "2", None, True, 3):
+        add(public, f"m-{bad!r}", call(cls, (1, 4, 4), bad), "m")
+    add(public, "activation", call(cls, (1, 4, 4), 2, "relu"), "activation")
+    for bad in ("yes", None, 1):
+        add(public, f"trainable-{bad!r}", call(cls, (1, 4, 4), 2, None, bad), "trainable")
+    for bad in (np.int64, np.complex128, "abc", None):
+        add(public, f"dtype-{bad!r}", call(cls, (1, 4, 4), dtype=bad), "dtype")
+    add_array_cases(public, "x_prev", lambda v, cls=cls: call(lambda v: cls((1, 4, 4)).forward(v), v), XS)
+    add(public, "x_prev-shape", call(lambda cls=cls: cls((1, 4, 4)).forward(np.zeros((2, 1, 4, 6)))), "x_prev")
+
+    def _sub_backward(g, cls=cls):
+        layer = cls((1, 4, 4))
+        layer.forward(XS)
+        return layer.backward(g)
+
+    add_array_cases(public, "dE_dx", lambda v, f=_sub_backward: call(f, v), np.zeros((2, 1, 2, 2)))
+for bad in ((1, 6), (0, 4, 4), "abc", None):
+    add("subsample.Flatten", f"in_shape-{bad!r}", call(subsample.Flatten, bad), "in_shape")
+add_array_cases("subsample.Flatten", "x_prev", lambda v: call(lambda v: subsample.Flatten((1, 4, 4)).forward(v), v), XS)
+
+
+def _flat_backward(g):
+    layer = subsample.Flatten((1, 4, 4))
+    layer.forward(XS)
+    return layer.backward(g)
+
+
+add_array_cases("subsample.Flatten", "dE_dx", lambda v: call(_flat_backward, v), np.zeros((2, 16)))
+for bad in (0, -1, 1.5, "28", None, True):
+    add("subsample.conv_pool_sizes", f"input_size-{bad!r}", call(subsample.conv_pool_sizes, bad, 5, 2), "input_size")
+    add("subsample.conv_pool_sizes", f"kernel_size-{bad!r}", call(subsample.conv_pool_sizes, 28, bad, 2),
+        "kernel_size")
+    add("subsample.conv_pool_sizes", f"m-{bad!r}", call(subsample.conv_pool_sizes, 28, 5, bad), "m")
+add("subsample.conv_pool_sizes", "indivisible", call(subsample.conv_pool_sizes, 27, 5, 2), "input_size")
+add("subsample.conv_pool_sizes", "too-small", call(subsample.conv_pool_sizes, 4, 5, 2), "input_size")
+
+BUILDERS = {
+    "subsample.toolbox_cnn": subsample.toolbox_cnn, "subsample.paper_cnn": subsample.paper_cnn,
+    "fast.fast_toolbox_cnn": fast.fast_toolbox_cnn, "fast.fast_paper_cnn": fast.fast_paper_cnn,
+    "combine.combine_cnn": combine.combine_cnn, "combine.fast_combine_cnn": combine.fast_combine_cnn,
+    "train.softmax_cnn": train.softmax_cnn,
+}
+for public, builder in BUILDERS.items():
+    for bad in ((0, 12), (6, 0), (-1, 12), (6,), (6, 12, 3), "ab", None, (6.0, 12), (True, 12), 6):
+        add(public, f"maps-{bad!r}", call(builder, maps=bad), "maps")
+    for arg in ("input_size", "kernel_size", "n_classes", "m"):
+        for bad in (0, -1, 1.5, "5", None, True):
+            add(public, f"{arg}-{bad!r}", call(builder, **{arg: bad}), arg)
+    add(public, "input_size-indivisible", call(builder, input_size=27), "input_size")
+    add(public, "m-indivisible", call(builder, m=3), "m")
+    add(public, "rng", call(builder, rng="seed"), "rng")
+    for bad in (np.int64, np.complex128, "abc", None):
+        add(public, f"dtype-{bad!r}", call(builder, dtype=bad), "dtype")
+for public in ("subsample.paper_cnn", "fast.fast_paper_cnn"):
+    add(public, "activation", call(BUILDERS[public], activation="relu"), "activation")
+    add(public, "connections-shape", call(BUILDERS[public], connections=np.ones((6, 6), bool)), "connections")
+    add(public, "connections-strings", call(BUILDERS[public], connections=np.full((6, 12), "X")), "connections")
+for public in ("combine.combine_cnn", "combine.fast_combine_cnn"):
+    for bad in ("all", None, 1):
+        add(public, f"kernels-{bad!r}", call(BUILDERS[public], kernels=bad), "kernels")
+
+# -- cnnlit.fast -----------------------------------------------------------------------
+XF = rng.normal(size=(2, 6, 5, 3))  # (C, P', Q', N)
+add_array_cases("fast.im2col", "x", lambda v: call(fast.im2col, v, 2, 2), XF)
+for arg, pos in (("R", 1), ("S", 2)):
+    for bad in (0, -1, 1.5, "2", None, True, 7):
+        args = [XF, 2, 2]
+        args[pos] = bad
+        add("fast.im2col", f"{arg}-{bad!r}", call(fast.im2col, *args), arg)
+add("fast.im2col", "out-shape", call(fast.im2col, XF, 2, 2, out=np.zeros((2, 2, 2, 5, 4, 4))), "out")
+add("fast.im2col", "out-list", call(fast.im2col, XF, 2, 2, out=[1]), "out")
+COLS = fast.im2col(XF, 2, 2)
+add_array_cases("fast.col2im", "cols", lambda v: call(fast.col2im, v, (2, 6, 5), 2, 2), COLS)
+add("fast.col2im", "cols-rows", call(fast.col2im, COLS[1:], (2, 6, 5), 2, 2), "cols")
+add("fast.col2im", "cols-columns", call(fast.col2im, COLS[:, 1:], (2, 6, 5), 2, 2), "cols")
+add("fast.col2im", "cols-empty", call(fast.col2im, COLS[:, :0], (2, 6, 5), 2, 2), "cols")
+for bad in ((2, 6), (0, 6, 5), "abc", None):
+    add("fast.col2im", f"in_shape-{bad!r}", call(fast.col2im, COLS, bad, 2, 2), "in_shape")
+for bad in (0, -1, "2", None, 7):
+    add("fast.col2im", f"R-{bad!r}", call(fast.col2im, COLS, (2, 6, 5), bad, 2), "R")
+    add("fast.col2im", f"S-{bad!r}", call(fast.col2im, COLS, (2, 6, 5), 2, bad), "S")
+XB = rng.normal(size=(2, 4, 4, 3))
+for fn in (fast.down_blocks, fast.up_blocks):
+    public = f"fast.{fn.__name__}"
+    add_array_cases(public, "x", lambda v, fn=fn: call(fn, v, 2), XB)
+    for bad in (0, -2, 1.5, "2", None, True):
+        add(public, f"m-{bad!r}", call(fn, XB, bad), "m")
+add("fast.down_blocks", "x-indivisible", call(fast.down_blocks, np.zeros((2, 5, 4, 3)), 2), "x")
+
+
+def _fast_conv(*a, **k):
+    return fast.FastConv(*a, **k)
+
+
+layer_cases("fast.FastConv", fast.FastConv, (1, 6, 6), (2, 3), extra=(
+    ("connections-shape", call(fast.FastConv, (1, 6, 6), 2, 3, "sigmoid", np.ones((2, 2), bool)), "connections"),
+))
+for bad in (0, "4", None):
+    add("fast.FastDense", f"n_in-{bad!r}", call(fast.FastDense, bad, 3), "n_in")
+add_array_cases("fast.FastDense", "x_prev", lambda v: call(lambda v: fast.FastDense(3, 2, rng=0).forward(v), v), XD)
+
+
+def _fast_dense_backward(g):
+    layer = fast.FastDense(3, 2, rng=0)
+    layer.forward(XD)
+    return layer.backward(g)
+
+
+add_array_cases("fast.FastDense", "dE_dx", lambda v: call(_fast_dense_backward, v), np.zeros((5, 2)))
+
+
+def _small_fast():
+    return fast.fast_toolbox_cnn(input_size=14, maps=(2, 3), kernel_size=3, rng=0)
+
+
+XN = rng.uniform(size=(3, 1, 14, 14))
+TN = data.one_hot([0, 1, 2], 10)
+for bad in ([], None, [5]):
+    add("fast.FastNetwork", f"layers-{bad!r}", call(fast.FastNetwork, bad), "layers")
+add("fast.FastNetwork", "loss", call(fast.FastNetwork, [fast.FastDense(3, 2)], loss="squared"), "loss")
+for method in ("loss", "gradients"):
+    add_array_cases("fast.FastNetwork", f"{method}-X",
+                    lambda v, m=method: call(lambda v: getattr(_small_fast(), m)(v, TN), v), XN)
+    add_array_cases("fast.FastNetwork", f"{method}-T",
+                    lambda v, m=method: call(lambda v: getattr(_small_fast(), m)(XN, v), v), TN)
+    add("fast.FastNetwork", f"{method}-empty", call(lambda m=method: getattr(_small_fast(), m)(XN[:0], TN[:0])), "X")
+    add("fast.FastNetwork", f"{method}-T-(c,)", call(lambda m=method: getattr(_small_fast(), m)(XN, TN[0])), "T")
+add_array_cases("fast.FastNetwork", "predict-X", lambda v: call(lambda v: _small_fast().predict(v), v), XN)
+
+# -- cnnlit.combine --------------------------------------------------------------------
+CC = rng.normal(size=(3, 2))
+add_array_cases("combine.softmax", "c", lambda v: call(combine.softmax, v), CC, rank=False)
+for bad in (np.zeros((0, 2)), np.zeros(0), np.zeros((2, 2, 2))):
+    add("combine.softmax", f"c-shape-{bad.shape}", call(combine.softmax, bad), "c")
+add_array_cases("combine.softmax_jacobian", "alpha", lambda v: call(combine.softmax_jacobian, v), np.full(3, 1 / 3))
+add_array_cases("combine.softmax_backward", "alpha", lambda v: call(combine.softmax_backward, v, CC), combine.softmax(CC),
+                rank=False)
+add_array_cases("combine.softmax_backward", "dE_dalpha", lambda v: call(combine.softmax_backward, combine.softmax(CC), v),
+                CC)
+for bad in ("all", None, 1, ["pair"]):
+    add("combine.check_kernels", f"kernels-{bad!r}", call(combine.check_kernels, bad), "kernels")
+for cls in (combine.Combine, combine.FastCombine):
+    public = f"combine.{cls.__name__}"
+    layer_cases(public, cls, (2, 6, 6), (2, 3), extra=(
+        ("kernels", call(cls, (2, 6, 6), 2, 3, "sigmoid", "all"), "kernels"),
+    ))
+
+# -- cnnlit.sparsity -------------------------------------------------------------------
+A = combine.softmax(CC)
+add_array_cases("sparsity.alpha_of", "c", lambda v: call(sparsity.alpha_of, v), CC)
+for bad in (np.zeros((0, 2)), np.zeros((2, 0))):
+    add("sparsity.alpha_of", f"c-empty-{bad.shape}", call(sparsity.alpha_of, bad), "c")
+for fn in (sparsity.entropy, sparsity.effective_inputs):
+    public = f"sparsity.{fn.__name__}"
+    add_array_cases(public, "alpha", lambda v, fn=fn: call(fn, v), A, rank=False)
+    for label, bad in (("negative", -A), ("above-1", A + 1), ("empty", np.zeros((0, 2))), ("3d", A[None])):
+        add(public, f"alpha-{label}", call(fn, bad), "alpha")
+for cls in (sparsity.L1Penalty, sparsity.EntropyPenalty, sparsity.LpPenalty):
+    public = f"sparsity.{cls.__name__}"
+    for method in ("value", "grad"):
+        add_array_cases(public, f"{method}-c", lambda v, m=method, cls=cls: call(lambda v: getattr(cls(), m)(v), v), CC)
+        add(public, f"{method}-c-empty", call(lambda m=method, cls=cls: getattr(cls(), m)(np.zeros((0, 2)))), "c")
+for bad in (0, -0.5, 1.5, np.nan, "0.5", None, True):
+    add("sparsity.LpPenalty", f"p-{bad!r}", call(sparsity.LpPenalty, bad), "p")
+for bad in (-1, np.nan, np.inf, "0.1", None, True, 1j):
+    add("sparsity.check_lam", f"lam-{bad!r}", call(sparsity.check_lam, bad), "lam")
+
+
+def _comb_net():
+    return combine.combine_cnn(input_size=14, maps=(2, 3), kernel_size=3, rng=0)
+
+
+for bad in (None, 5, "model"):
+    add("sparsity.Penalized", f"model-{bad!r}", call(sparsity.Penalized, bad, sparsity.EntropyPenalty(), 0.1), "model")
+add("sparsity.Penalized", "model-no-c", call(sparsity.Penalized, _dense_net(), sparsity.EntropyPenalty(), 0.1), "model")
+for bad in (None, "entropy", sparsity.EntropyPenalty):
+    add("sparsity.Penalized", f"penalty-{bad!r}", call(sparsity.Penalized, _comb_net(), bad, 0.1), "penalty")
+for bad in (-1, np.nan, "0.1", None):
+    add("sparsity.Penalized", f"lam-{bad!r}", call(sparsity.Penalized, _comb_net(), sparsity.EntropyPenalty(), bad), "lam")
+add("sparsity.Penalized", "loss-empty",
+    call(lambda: sparsity.Penalized(_comb_net(), sparsity.EntropyPenalty(), 0.1).loss(XN[:0], TN[:0])), "X")
+add("sparsity.Penalized", "gradients-T",
+    call(lambda: sparsity.Penalized(_comb_net(), sparsity.EntropyPenalty(), 0.1).gradients(XN, TN[:, :2])), "T")
+
+# -- cnnlit.train ----------------------------------------------------------------------
+for bad in (None, 5, [1]):
+    add("train.layer_rates", f"rates-{bad!r}", call(train.layer_rates, _small_fast(), bad), "rates")
+add("train.layer_rates", "model", call(train.layer_rates, None, {2: 0.1}), "model")
+for bad in (0, -0.1, np.nan, "0.1", None, True, np.zeros(2, complex)):
+    add("train.layer_rates", f"rate-{bad!r}", call(train.layer_rates, _dense_net(), {2: bad, 3: 0.1}), "rates[2]")
+    add("train.SGD", f"eta-{bad!r}", call(train.SGD, bad), "eta")
+    add("train.SDLM", f"eta-{bad!r}", call(train.SDLM, bad), "eta")
+    add("train.SDLM", f"mu-{bad!r}", call(train.SDLM, 0.1, bad), "mu")
+for bad in (0, -0.1, 1.5, np.nan, "0.1", None, True):
+    add("train.SDLM", f"gamma-{bad!r}", call(train.SDLM, 0.1, gamma=bad), "gamma")
+add("train.SGD", "eta-dict-missing", call(lambda: train.SGD({"W2": 0.1}).check(_dense_net())), "eta", KeyError)
+add("train.SGD", "eta-dict-nan", call(lambda: train.SGD({k: np.nan for k in _dense_net().params}).check(_dense_net())),
+    "eta['W2']")
+add("train.SDLM", "model", call(lambda: train.SDLM(0.1).check(object())), "model")
+
+
+def _train(**kw):
+    args = {"model": _dense_net(), "X": XD, "T": TD, "eta": 0.1, "batch_size": 2, **kw}
+    return train.train(args.pop("model"), args.pop("X"), args.pop("T"), **args)
+
+
+for bad in (None, 5):
+    add("train.train", f"model-{bad!r}", call(_train, model=bad), "model")
+add_array_cases("train.train", "X", lambda v: call(_train, X=v), XD)
+add_array_cases("train.train", "T", lambda v: call(_train, T=v), TD)
+add("train.train", "X-empty", call(_train, X=XD[:0], T=TD[:0]), "X")
+add("train.train", "T-(N,1)", call(_train, T=TD[:, :1]), "T")
+add("train.train", "T-(c,)", call(_train, T=TD[0]), "T")
+for arg in ("epochs", "batch_size", "record_every"):
+    for bad in (0, -1, 1.5, "2", True):
+        add("train.train", f"{arg}-{bad!r}", call(_train, **{arg: bad}), arg)
+add("train.train", "batch_size-too-big", call(_train, batch_size=6), "batch_size")
+for bad in (-0.1, np.nan, "0.1"):
+    add("train.train", f"eta-{bad!r}", call(_train, eta=bad), "eta")
+add("train.train", "eta-and-optimizer", call(_train, optimizer=train.SGD(0.1)), "optimizer")
+add("train.train", "optimizer", call(_train, eta=None, optimizer="sgd"), "optimizer")
+add("train.train", "rng", call(_train, rng="seed"), "rng")
+add("train.train", "monitor", call(_train, monitor=XD), "monitor")
+add("train.train", "monitor-T", call(_train, monitor=(XD, TD[:, :1])), "T")
+add("train.train", "callback", call(_train, callback=5), "callback")
+for arg in ("shuffle", "per_step"):
+    add("train.train", f"{arg}-str", call(_train, **{arg: "yes"}), arg)
+add("train.train", "progress", call(_train, progress="yes"), "progress")
+
+# output_curvature, curvatures
+YC = rng.uniform(size=(4, 3))
+add_array_cases("train.output_curvature", "y", lambda v: call(train.output_curvature, dense.SquaredError(), v, YC), YC)
+add_array_cases("train.output_curvature", "T", lambda v: call(train.output_curvature, dense.SquaredError(), YC, v), YC,
+                rank=False)
+add("train.output_curvature", "T-(c,)", call(train.output_curvature, dense.SquaredError(), YC, YC[0]), "T")
+add("train.output_curvature", "loss_fn", call(train.output_curvature, object(), YC, YC), "error")
+add_array_cases("train.curvatures", "X", lambda v: call(lambda v: train.curvatures(_small_fast(), v, TN), v), XN)
+add_array_cases("train.curvatures", "T", lambda v: call(lambda v: train.curvatures(_small_fast(), XN, v), v), TN)
+add("train.curvatures", "X-empty", call(lambda: train.curvatures(_small_fast(), XN[:0], TN[:0])), "X")
+add("train.curvatures", "model", call(train.curvatures, object(), XN, TN), "model")
+
+SCE = train.SoftmaxCrossEntropy()
+add_array_cases("train.SoftmaxCrossEntropy", "prob-u", lambda v: call(SCE.prob, v), YC)
+add("train.SoftmaxCrossEntropy", "prob-u-no-columns", call(SCE.prob, np.zeros((3, 0))), "u")
+for method in ("per_pattern", "grad", "curvature"):
+    fn = getattr(SCE, method)
+    add_array_cases("train.SoftmaxCrossEntropy", f"{method}-u", lambda v, fn=fn: call(fn, v, YC), YC)
+    add_array_cases("train.SoftmaxCrossEntropy", f"{method}-t", lambda v, fn=fn: call(fn, YC, v), YC, rank=False)
+    for label, t in (("(c,)", YC[0]), ("(N,1)", YC[:, :1])):
+        add("train.SoftmaxCrossEntropy", f"{method}-t-{label}", call(fn, YC, t), "t")
+
+
+# save_params / load_params: files are written by the test into tmp_path at call time
+def _load(tmp_path, make):
+    path = make(tmp_path)
+    net = _dense_net()
+    before = {k: v.copy() for k, v in net.params.items()}
+    try:
+        train.load_params(net, path)
+    finally:
+        assert all(np.array_equal(before[k], net.params[k]) for k in before), "a refused load changed the model"
+
+
+def _npz(tmp_path, **arrays):
+    path = tmp_path / "p.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def _good_arrays():
+    return {k: v.copy() for k, v in _dense_net().params.items()}
+
+
+def _with(**changes):
+    def make(tmp_path):
+        arrays = _good_arrays()
+        for k, v in changes.items():
+            if v is None:
+                del arrays[k]
+            else:
+                arrays[k] = v
+        return _npz(tmp_path, **arrays)
+    return make
+
+
+def _raw(content):
+    def make(tmp_path):
+        path = tmp_path / "p.npz"
+        path.write_bytes(content)
+        return path
+    return make
+
+
+LOAD_FILES = {
+    "missing-array": (_with(b3=None), "b3"),
+    "extra-array": (_with(W9=np.zeros(2)), "W9"),
+    "mis-shaped": (_with(b3=np.zeros(3)), "b3"),
+    "mis-typed-float32": (_with(b3=np.zeros(2, np.float32)), "b3"),
+    "mis-typed-int": (_with(b3=np.zeros(2, np.int64)), "b3"),
+    "mis-typed-complex": (_with(b3=np.zeros(2, complex)), "b3"),
+    "nan": (_with(b3=np.array([np.nan, 0.0])), "b3"),
+    "pickled-object-array": (_with(b3=np.array([None, 1], dtype=object)), "p.npz"),
+    "pickle-file": (_raw(pickle.dumps({"b3": np.zeros(2)})), "p.npz"),
+    "text-file": (_raw(b"not an npz file"), "p.npz"),
+    "empty-file": (_raw(b""), "p.npz"),
+    "single-npy": (lambda tmp_path: (np.save(tmp_path / "p.npy", np.zeros(2)), tmp_path / "p.npy")[1], "p.npy"),
+    "missing-file": (lambda tmp_path: tmp_path / "nothing.npz", "nothing.npz"),
+}
+for label, (make, name) in LOAD_FILES.items():
+    exc = FileNotFoundError if label == "missing-file" else BAD
+    add("train.load_params", f"file-{label}", ("tmp_path", partial(_load, make=make)), name, exc)
+for bad in (None, 5):
+    add("train.load_params", f"path-{bad!r}", call(train.load_params, _dense_net(), bad), "path")
+    add("train.save_params", f"path-{bad!r}", call(train.save_params, _dense_net(), bad), "path")
+add("train.load_params", "model", ("tmp_path", lambda tmp_path: train.load_params(None, _with()(tmp_path))), "model")
+add("train.save_params", "model", ("tmp_path", lambda tmp_path: train.save_params(None, tmp_path / "p.npz")), "model")
+add("train.save_params", "folder", ("tmp_path", lambda tmp_path: train.save_params(_dense_net(), tmp_path / "no" / "p.npz")),
+    "path", FileNotFoundError)
+
+# -- cnnlit.data -----------------------------------------------------------------------
+GOOD_IDX = data.idx_bytes(np.arange(6, dtype=np.uint8).reshape(2, 3))
+for label, bad in (("None", None), ("str", "abc"), ("int", 5), ("list", [0, 0, 8, 1]), ("array", np.zeros(4))):
+    add("data.parse_idx", f"data-{label}", call(data.parse_idx, bad), "data")
+for label, bad in (("empty", b""), ("truncated-magic", b"\0\0"), ("magic", b"\1\0" + GOOD_IDX[2:]),
+                   ("type-code", GOOD_IDX[:2] + b"\x07" + GOOD_IDX[3:]), ("zero-dims", b"\0\0\x08\0"),
+                   ("truncated-header", GOOD_IDX[:6]), ("truncated-data", GOOD_IDX[:-1]), ("trailing", GOOD_IDX + b"\0")):
+    add("data.parse_idx", f"data-{label}", call(data.parse_idx, bad, "f.idx"), "f.idx")
+add("data.parse_idx", "name", call(data.parse_idx, GOOD_IDX, 5), "name")
+
+
+def _write(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+for label, content in (("truncated", GOOD_IDX[:-2]), ("magic", b"\xff\xff" + GOOD_IDX[2:]),
+                       ("gzip-truncated", gzip.compress(GOOD_IDX)[:-6]), ("empty", b"")):
+    add("data.read_idx", f"file-{label}", ("tmp_path", lambda tmp_path, c=content: data.read_idx(_write(tmp_path, "f.idx", c))),
+        "f.idx")
+add("data.read_idx", "missing", ("tmp_path", lambda tmp_path: data.read_idx(tmp_path / "none.idx")), "none.idx",
+    FileNotFoundError)
+add("data.read_idx", "folder", ("tmp_path", lambda tmp_path: data.read_idx(tmp_path)), str, FileNotFoundError)
+for bad in (None, 5, b"f.idx", ["f.idx"]):
+    add("data.read_idx", f"path-{bad!r}", call(data.read_idx, bad), "path")
+for label, bad in (("float16", np.zeros(3, np.float16)), ("complex", np.zeros(3, complex)), ("object", np.array([None])),
+                   ("bool", np.zeros(3, bool)), ("0-d", np.float64(1.0)), ("str", "abc"), ("None", None),
+                   ("int64", np.zeros(3, np.int64))):
+    add("data.idx_bytes", f"array-{label}", call(data.idx_bytes, bad), "array")
+for bad in (None, 5):
+    add("data.write_idx", f"path-{bad!r}", call(data.write_idx, bad, np.zeros(3, np.uint8)), "path")
+add("data.write_idx", "array", ("tmp_path", lambda tmp_path: data.write_idx(tmp_path / "a.idx", np.zeros(3, complex))),
+    "array")
+add("data.write_idx", "compress", ("tmp_path", lambda tmp_path: data.write_idx(tmp_path / "a.idx", np.zeros(3, np.uint8),
+                                                                                 "yes")), "compress")
+add("data.write_idx", "folder", ("tmp_path", lambda tmp_path: data.write_idx(tmp_path / "no" / "a.idx",
+                                                                              np.zeros(3, np.uint8))), "a.idx",
+    FileNotFoundError)
+for bad in (5, ["x"], True):
+    add("data.load_mnist", f"path-{bad!r}", call(data.load_mnist, bad), "path")
+add("data.load_mnist", "missing-folder", ("tmp_path", lambda tmp_path: data.load_mnist(tmp_path / "none")), "none",
+    FileNotFoundError)
+add("data.load_mnist", "empty-folder", ("tmp_path", lambda tmp_path: data.load_mnist(tmp_path)), "train-images",
+    FileNotFoundError)
+add("data.load_mnist", "a-file", ("tmp_path", lambda tmp_path: data.load_mnist(_write(tmp_path, "x", b""))), "x",
+    FileNotFoundError)
+
+
+def _bad_mnist_file(tmp_path):
+    for name in data.MNIST_SHA256:
+        data.write_idx(tmp_path / name, np.zeros((2, 28, 28) if "images" in name else 2, np.uint8))
+    return data.load_mnist(tmp_path)
+
+
+add("data.load_mnist", "checksum", ("tmp_path", _bad_mnist_file), "checksum")
+for bad in (None, 5):
+    add("data.download_mnist", f"dest-{bad!r}", call(data.download_mnist, bad), "dest")
+for bad in (0, -1, np.nan, "60", None, True):
+    add("data.download_mnist", f"timeout-{bad!r}", ("tmp_path", lambda tmp_path, b=bad: data.download_mnist(
+        tmp_path / "d", timeout=b)), "timeout")
+for bad in (None, 5, ""):
+    add("data.download_mnist", f"base_url-{bad!r}", ("tmp_path", lambda tmp_path, b=bad: data.download_mnist(
+        tmp_path / "d", base_url=b)), "base_url")
+
+def _bad_download(tmp_path, content):
+    """A download (from a file:// URL) whose content fails its checksum leaves nothing behind."""
+    src, dest = tmp_path / "src", tmp_path / "dest"
+    src.mkdir()
+    for name in data.MNIST_SHA256:
+        (src / (name + ".gz")).write_bytes(content)
+    try:
+        data.download_mnist(dest, base_url=src.as_uri() + "/")
+    finally:
+        assert list(dest.iterdir()) == [], f"a refused download left files behind: {list(dest.iterdir())}"
+
+
+for label, content in (("checksum", gzip.compress(GOOD_IDX)), ("truncated-gzip", gzip.compress(GOOD_IDX)[:-5]),
+                       ("empty", b"")):
+    add("data.download_mnist", f"file-{label}", ("tmp_path", partial(_bad_download, content=content)),
+        "checksum" if label != "truncated-gzip" else "gzip")
+
+
+def _refused_write(tmp_path):
+    """write_idx of an array IDX cannot store leaves no file behind."""
+    try:
+        data.write_idx(tmp_path / "a.idx", np.zeros(3, np.float16))
+    finally:
+        assert list(tmp_path.iterdir()) == []
+
+
+add("data.write_idx", "nothing-left", ("tmp_path", _refused_write), "array")
+
+SUB = data.MNIST(np.zeros((20, 28, 28), np.uint8), np.repeat(np.arange(10, dtype=np.uint8), 2),
+                 np.zeros((20, 28, 28), np.uint8), np.repeat(np.arange(10, dtype=np.uint8), 2))
+for bad in (None, (1, 2, 3, 4), {"X_train": 1}):
+    add("data.cut_subset", f"mnist-{bad!r}", call(data.cut_subset, bad), "mnist")
+add("data.cut_subset", "mnist-labels-float", call(data.cut_subset, SUB._replace(y_train=SUB.y_train.astype(float)),
+                                                  {"train": 1, "test": 1}), "mnist.X_train")
+add("data.cut_subset", "mnist-labels-short", call(data.cut_subset, SUB._replace(y_test=SUB.y_test[:3]),
+                                                  {"train": 1, "test": 1}), "mnist.X_test")
+for bad in ({"train": 0, "test": 1}, {"train": -1, "test": 1}, {"train": 1.5, "test": 1}, {"train": "1", "test": 1},
+            {"train": True, "test": 1}):
+    add("data.cut_subset", f"per_class-{bad!r}", call(data.cut_subset, SUB, bad), "per_class['train']")
+for bad in ({"train": 1}, 5, None, {"train": 1, "test": 1, "val": 1}):
+    add("data.cut_subset", f"per_class-{bad!r}", call(data.cut_subset, SUB, bad), "per_class")
+add("data.cut_subset", "per_class-too-many", call(data.cut_subset, SUB, {"train": 3, "test": 1}), "train set")
+for bad in (-1, 1.5, "2006", None, True):
+    add("data.cut_subset", f"seed-{bad!r}", call(data.cut_subset, SUB, {"train": 1, "test": 1}, bad), "seed")
+
+for bad in (0, -1, 1.5, "10", None, True):
+    add("data.one_hot", f"c-{bad!r}", call(data.one_hot, [0, 1], bad), "c")
+for bad in (np.nan, np.inf, -np.inf, 1.0, 1.5, "0", None, True, 1j):
+    add("data.one_hot", f"off-{bad!r}", call(data.one_hot, [0, 1], 3, bad), "off")
+for label, bad in (("float", [0.0, 1.0]), ("bool", [True, False]), ("2d", [[0, 1]]), ("str", ["0"]), ("None", None),
+                   ("complex", [1j]), ("object", np.array([0, None], dtype=object)), ("negative", [-1, 0]),
+                   ("too-big", [0, 3])):
+    add("data.one_hot", f"labels-{label}", call(data.one_hot, bad, 3), "labels")
+for bad in (np.int64, np.bool_, np.complex128, "abc"):
+    add("data.one_hot", f"dtype-{bad!r}", call(data.one_hot, [0, 1], 3, dtype=bad), "dtype")
+for bad in ("val", None, 1, ["train"]):
+    add("data.load_digits", f"split-{bad!r}", call(data.load_digits, bad), "split")
+for bad in (np.nan, 1.0, "0", None, True):
+    add("data.load_digits", f"off-{bad!r}", call(data.load_digits, off=bad), "off")
+for bad in (np.int64, "abc", None):
+    add("data.load_digits", f"dtype-{bad!r}", call(data.load_digits, dtype=bad), "dtype")
+for arg in ("flatten", "scale", "one_hot_targets"):
+    add("data.load_digits", f"{arg}-str", call(data.load_digits, **{arg: "yes"}), arg)
+IMGS, LABS = np.zeros((4, 28, 28), np.uint8), np.arange(4)
+for label, bad in (("float", IMGS.astype(float)), ("empty", IMGS[:0]), ("1d", np.zeros(4, np.uint8)),
+                   ("None", None), ("str", "abc")):
+    add("data.pixel_stats", f"images-{label}", call(data.pixel_stats, bad, LABS if label != "empty" else LABS[:0]),
+        "images")
+for label, bad in (("float", LABS.astype(float)), ("short", LABS[:3]), ("range", LABS + 7), ("None", None)):
+    add("data.pixel_stats", f"labels-{label}", call(data.pixel_stats, IMGS, bad), "labels")
+for bad in (0, 3, -2, "16", True, 1.5):
+    add("data.pixel_stats", f"bins-{bad!r}", call(data.pixel_stats, IMGS, LABS, bad), "bins")
+
+
+# -- the tests -------------------------------------------------------------------------
+def _public_names():
+    for module_name in cnnlit.__all__:
+        module = getattr(cnnlit, module_name)
+        for name in module.__all__:
+            yield f"{module_name}.{name}", getattr(module, name)
+
+
+def test_every_public_name_has_cases():
+    names = dict(_public_names())
+    uncovered = sorted(n for n in names if n not in CASES and n not in ALLOWED)
+    assert not uncovered, f"public names without bad-input cases (register some, or allow-list with a reason): {uncovered}"
+    stale = sorted((set(CASES) | ALLOWED) - set(names))
+    assert not stale, f"cases or allow-list entries for names that are not public: {stale}"
+    not_data = sorted(n for n in ALLOWED if callable(names[n]) and n not in {
+        "conv.lenet5_c3_table", "data.load_subset", "data.subset_indices", "data.subset_stats", "data.MNIST"})
+    assert not not_data, f"callables allow-listed without a reason: {not_data}"
+
+
+def test_many_cases():
+    assert sum(len(v) for v in CASES.values()) >= 1000
+
+
+PARAMS = [pytest.param(thunk, name, exc, id=f"{public}:{cid}")
+          for public, cases in CASES.items() for cid, thunk, name, exc in cases]
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("thunk, name, exc", PARAMS)
+def test_bad_input_is_refused(thunk, name, exc, tmp_path):
+    if isinstance(thunk, tuple):  # ("tmp_path", f): f needs a scratch folder
+        thunk = partial(thunk[1], tmp_path)
+    with pytest.raises(exc) as info:
+        thunk()
+    assert type(info.value).__module__ == "builtins", f"a library-specific error leaked: {info.value!r}"
+    message = str(info.value)
+    if name is str:  # the message names the path
+        name = str(tmp_path)
+    assert name in message, f"the message does not name {name!r}: {message}"
