@@ -29,9 +29,20 @@ ALLOWED = {
     "conv.lenet5_c3_table", "data.load_subset", "data.subset_indices", "data.subset_stats",
     # a plain record (NamedTuple) of four arrays; its consumers (cut_subset) check it
     "data.MNIST",
+    "cli.BEST_MAPS", "cli.COMBINE_LAMBDA", "cli.LOSSES", "cli.MODELS",
 }
 
 BAD = (ValueError, TypeError)
+# The command line (chapter 8) reports a user's mistakes as CLIError with an exit code, not as
+# ValueError/TypeError; tests/test_cli.py checks its bad arguments, files and images end to end
+# (exit codes 2 and 1, one-line messages, no traceback). These names are not yet held to this
+# file's rule; only names of cnnlit.cli may be listed here, and a new public name of cli.py still
+# fails the coverage test until it is listed or given cases.
+CHECKED_END_TO_END = {
+    "cli.CLIError", "cli.Progress", "cli.build_model", "cli.cmd_evaluate", "cli.cmd_predict", "cli.cmd_train",
+    "cli.confusion_matrix", "cli.load_data", "cli.load_model", "cli.main", "cli.make_parser", "cli.read_image",
+    "cli.save_model", "cli.scores", "cli.with_softmax",
+}
 CASES = {}  # "module.name" -> [(case id, thunk, the argument's name, accepted exceptions)]
 
 
@@ -789,9 +800,10 @@ def _public_names():
 
 def test_every_public_name_has_cases():
     names = dict(_public_names())
-    uncovered = sorted(n for n in names if n not in CASES and n not in ALLOWED)
+    assert all(n.startswith("cli.") for n in CHECKED_END_TO_END)
+    uncovered = sorted(n for n in names if n not in CASES and n not in ALLOWED and n not in CHECKED_END_TO_END)
     assert not uncovered, f"public names without bad-input cases (register some, or allow-list with a reason): {uncovered}"
-    stale = sorted((set(CASES) | ALLOWED) - set(names))
+    stale = sorted((set(CASES) | ALLOWED | CHECKED_END_TO_END) - set(names))
     assert not stale, f"cases or allow-list entries for names that are not public: {stale}"
     not_data = sorted(n for n in ALLOWED if callable(names[n]) and n not in {
         "conv.lenet5_c3_table", "data.load_subset", "data.subset_indices", "data.subset_stats", "data.MNIST"})
