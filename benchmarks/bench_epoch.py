@@ -124,7 +124,8 @@ def markdown(res):
     for r in res["runs"]:
         lines.append(f"| {r['impl']} | {r['dtype']} | {r['threads']} | {r['train_s']:.2f} | {100 * r['test_error']:.2f}% |")
     lines += ["", f"Training images: {res['train_images_MB']:.0f} MB; peak traced memory of a cnnlit epoch at 1 thread "
-              f"(loading, data, training and testing included; a separate, untimed run): {res['traced_peak_MB']:.0f} MB = {res['peak_over_data']:.2f}× the training images; "
+              f"(loading, data, training and testing included; a separate, untimed run): {res['traced_peak_MB']:.0f} MB = "
+              f"{res['peak_over_data']:.2f}× the training images; "
               f"maximum resident size of the whole process (interpreter, libraries, PyTorch): {res['max_rss_MB']:.0f} MB."]
     return "\n".join(lines) + "\n"
 

@@ -23,7 +23,13 @@ import numpy as np
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (  # noqa: E402
-    machine, matmul_peak_gflops, threads, torch, torch_step_fn, torch_toolbox_cnn, write_results,
+    machine,
+    matmul_peak_gflops,
+    threads,
+    torch,
+    torch_step_fn,
+    torch_toolbox_cnn,
+    write_results,
 )
 from cnnlit.data import one_hot  # noqa: E402
 from cnnlit.dense import gradient_step  # noqa: E402

@@ -36,7 +36,7 @@ def as_float_array(name, a, *, shape=None, dtype=None):
     if shape is not None:
         expected = "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
         if arr.ndim != len(shape) or any(
-            isinstance(s, numbers.Integral) and s != got for s, got in zip(shape, arr.shape)
+            isinstance(s, numbers.Integral) and s != got for s, got in zip(shape, arr.shape, strict=True)
         ):
             raise ValueError(f"{name} must have shape {expected}, got {arr.shape}")
     if not np.all(np.isfinite(arr)):

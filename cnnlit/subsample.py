@@ -13,8 +13,8 @@ import numbers
 
 import numpy as np
 
-from cnnlit.conv import Conv
 from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
+from cnnlit.conv import Conv
 from cnnlit.dense import Dense, Network, get_activation
 
 

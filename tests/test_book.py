@@ -234,7 +234,8 @@ def test_sidebar_and_pager_follow_the_toc(built):
 def test_math_is_typeset(built, toc_file):
     tree = built.tree(built.pages[toc_file])
     article = tree.find_all("article")[0]
-    text = article.text(skip=("script", "style", "pre", "code", "annotation"))  # prose: not code, its output, or the TeX that MathML carries
+    # prose: not code, its output, or the TeX that MathML carries
+    text = article.text(skip=("script", "style", "pre", "code", "annotation"))
     assert "$$" not in text and "\\[" not in text and "\\begin{" not in text, "raw TeX left on the page"
     assert not tree.find_all(cls="katex-error")
     md = without_fences(source_md(toc_file))

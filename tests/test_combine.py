@@ -187,7 +187,7 @@ def test_alpha_tracks_c_and_init():
 def test_gradient_check(builder, kernels):
     net = builder(input_size=14, maps=(2, 3), kernel_size=3, n_classes=3, kernels=kernels, rng=3)
     rng = np.random.default_rng(3)
-    for name, p in net.params.items():
+    for p in net.params.values():
         p += 0.5 * rng.normal(size=p.shape)
     X = rng.uniform(size=(3, 1, 14, 14))
     T = rng.uniform(size=(3, 3))
@@ -217,7 +217,8 @@ def test_builders_agree(kernels):
 
 
 def test_pair_network_starts_as_the_toolbox_network():
-    comb, tb = combine_cnn(input_size=14, maps=(2, 3), kernel_size=3, rng=7), toolbox_cnn(input_size=14, maps=(2, 3), kernel_size=3, rng=7)
+    comb = combine_cnn(input_size=14, maps=(2, 3), kernel_size=3, rng=7)
+    tb = toolbox_cnn(input_size=14, maps=(2, 3), kernel_size=3, rng=7)
     np.testing.assert_allclose(comb.params["k4"] / 2, tb.params["k4"], rtol=1e-15)
     X = np.random.default_rng(7).uniform(size=(3, 1, 14, 14))
     close(comb.predict(X), tb.predict(X), 1e-14)

@@ -418,7 +418,7 @@ def _close(a, b, path="stats"):
             _close(a[k], b[k], f"{path}.{k}")
     elif isinstance(a, list):
         assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _close(x, y, f"{path}[{i}]")
     elif isinstance(a, float):
         assert a == pytest.approx(b, rel=1e-9, abs=1e-6), path

@@ -244,7 +244,7 @@ def test_backprop_matches_finite_differences_for_any_architecture(sizes, N, act,
     default eps = 1e-4, its truncation term eps^2/6 E''' and a rounding error of about
     1e-16 * loss / eps = 1e-12)."""
     rng = np.random.default_rng(seed)
-    net = Network([Dense(a, b, act, rng=rng) for a, b in zip(sizes, sizes[1:])])
+    net = Network([Dense(a, b, act, rng=rng) for a, b in zip(sizes, sizes[1:], strict=False)])
     for p in net.params.values():
         p += 0.1 * rng.normal(size=p.shape)
     X = rng.normal(size=(N, sizes[0]))

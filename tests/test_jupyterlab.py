@@ -24,7 +24,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from test_book import CHAPTERS, ROOT, assert_no_survivors, tagged_env
 
 pytest.importorskip("jupyterlab", reason="pip install -e '.[test]' (jupyterlab)")
@@ -87,7 +86,7 @@ def lab(tmp_path_factory):
                 break
             except (urllib.error.URLError, ConnectionError, OSError):
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"jupyter lab did not start:\n{(tmp / 'server.log').read_text()[-3000:]}")
+                    raise AssertionError(f"jupyter lab did not start:\n{(tmp / 'server.log').read_text()[-3000:]}") from None
                 time.sleep(0.3)
         yield server, repo, argv
     finally:

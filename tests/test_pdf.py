@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from test_book import CHAPTERS, ROOT, chapter_prefix, pages_of_build, parse_html, source_md, without_fences
 
 pypdf = pytest.importorskip("pypdf", reason="pip install -e '.[test]' (pypdf)")

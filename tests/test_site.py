@@ -15,9 +15,18 @@ import threading
 from functools import partial
 
 import pytest
-
-from test_book import (CHAPTERS, ROOT, SCREENSHOTS, Recorder, assert_no_survivors, chromium, pages_of_build,
-                       parse_html, source_md, tagged_env)
+from test_book import (
+    CHAPTERS,
+    ROOT,
+    SCREENSHOTS,
+    Recorder,
+    assert_no_survivors,
+    chromium,
+    pages_of_build,
+    parse_html,
+    source_md,
+    tagged_env,
+)
 
 
 class Built:
@@ -201,10 +210,12 @@ def test_dark_mode_follows_the_system_and_the_toggle(built, server, browser):
     browser.eval("scrollTo(0, document.querySelector('.math-display').getBoundingClientRect().top + scrollY - 200), true")
     shot(browser, "dark")
     if browser.eval("!!document.querySelector('figure.kind-figure img')"):
-        browser.eval("scrollTo(0, document.querySelector('figure.kind-figure img').getBoundingClientRect().top + scrollY - 100), true")
+        browser.eval("scrollTo(0, document.querySelector('figure.kind-figure img').getBoundingClientRect().top"
+                     " + scrollY - 100), true")
         shot(browser, "dark-figure")
     if browser.eval("!!document.querySelector('pre.code')"):
-        browser.eval("scrollTo(0, document.querySelector('.block.notebook-code').getBoundingClientRect().top + scrollY - 100), true")
+        browser.eval("scrollTo(0, document.querySelector('.block.notebook-code').getBoundingClientRect().top"
+                     " + scrollY - 100), true")
         shot(browser, "dark-code")
     browser.eval("scrollTo(0, 0), true")
 
@@ -223,11 +234,13 @@ def test_dark_mode_follows_the_system_and_the_toggle(built, server, browser):
 def test_outline_on_wide_screens_only(built, server, browser):
     base, _ = server
     page = built.pages[CHAPTERS[1]]
-    visible = "(() => { const o = document.querySelector('aside.outline'); return !!o && o.getBoundingClientRect().width > 100 && getComputedStyle(o).display !== 'none'; })()"
+    visible = ("(() => { const o = document.querySelector('aside.outline'); "
+               "return !!o && o.getBoundingClientRect().width > 100 && getComputedStyle(o).display !== 'none'; })()")
     browser.viewport(1400, 900)
     browser.goto(f"{base}/{page}")
     assert browser.eval(visible), "no outline beside the text at 1400 px"
-    right = browser.eval("document.querySelector('aside.outline').getBoundingClientRect().left >= document.querySelector('article').getBoundingClientRect().right")
+    right = browser.eval("document.querySelector('aside.outline').getBoundingClientRect().left"
+                         " >= document.querySelector('article').getBoundingClientRect().right")
     assert right, "the outline overlaps the text"
     browser.viewport(1000, 900)
     assert not browser.eval(visible), "an outline squeezes the text at 1000 px"
@@ -244,8 +257,14 @@ def test_phone_layout(built, server, browser, toc_file):
     width = browser.eval("document.documentElement.scrollWidth")
     wide = browser.eval("""[...document.querySelectorAll('body *')].filter(e => {
         const r = e.getBoundingClientRect(); if (r.width === 0) return false;
-        let p = e.parentElement; while (p) { const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return false; p = p.parentElement; }
-        return r.right > innerWidth + 1; }).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+        let p = e.parentElement;
+        while (p) {
+            const o = getComputedStyle(p).overflowX;
+            if (o === 'auto' || o === 'scroll' || o === 'hidden') return false;
+            p = p.parentElement;
+        }
+        return r.right > innerWidth + 1; }).slice(0, 5)
+        .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
     assert width <= 390, f"{name} scrolls sideways at 390 px (width {width}): {wide}"
     assert not wide, f"{name}: boxes reach past the screen: {wide}"
     toc_shown = "getComputedStyle(document.querySelector('#toc-panel')).display !== 'none'"
@@ -265,6 +284,7 @@ def test_phone_layout(built, server, browser, toc_file):
     if toc_file == CHAPTERS[0]:
         shot(browser, "phone-menu")
     # wide tables and long formulas: each sits in a box that scrolls
-    boxes = browser.eval("""[...document.querySelectorAll('.table-scroll, .math-display')].filter(b => b.scrollWidth > b.clientWidth + 1)
+    boxes = browser.eval("""[...document.querySelectorAll('.table-scroll, .math-display')]
+        .filter(b => b.scrollWidth > b.clientWidth + 1)
         .map(b => getComputedStyle(b).overflowX)""")
     assert all(o in ("auto", "scroll") for o in boxes), boxes

@@ -8,7 +8,6 @@ from cnnlit.dense import Network
 from cnnlit.gradcheck import check_gradients, numerical_gradient, rel_error
 from cnnlit.subsample import Flatten, Subsample, down, paper_cnn, toolbox_cnn, up
 
-
 # --- bad input: each names the argument -------------------------------------------------
 
 @pytest.mark.parametrize("m", [0, -2, 2.0, 1.5, "2", True, None])
@@ -185,7 +184,7 @@ def test_down_and_up_are_adjoint(m, p, q, lead, seed):
 
 def test_down_matches_a_loop():
     x = np.random.default_rng(0).normal(size=(6, 9))
-    loop = np.array([[x[3 * I:3 * I + 3, 3 * J:3 * J + 3].sum() for J in range(3)] for I in range(2)])
+    loop = np.array([[x[3 * i:3 * i + 3, 3 * j:3 * j + 3].sum() for j in range(3)] for i in range(2)])
     assert np.allclose(down(x, 3), loop)
 
 

@@ -4,8 +4,8 @@ import tomllib
 from pathlib import Path
 
 import jupytext
-from jupytext.config import load_jupytext_config
 import pytest
+from jupytext.config import load_jupytext_config
 
 from tools import tangle
 from tools.execute import paired_notebook

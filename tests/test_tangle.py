@@ -100,7 +100,10 @@ def test_bad_export_cells_are_rejected_naming_chapter_and_cell(tmp_path, src, me
 
 
 def test_percent_and_bang_inside_strings_are_not_magics(tmp_path):
-    src = 'def f(x):\n    """Docstring whose lines start with symbols:\n    % of the total\n    ! not a shell escape\n    """\n    return x % 3 != 1'
+    src = (
+        'def f(x):\n    """Docstring whose lines start with symbols:\n    % of the total\n    ! not a shell escape\n'
+        '    """\n    return x % 3 != 1'
+    )
     book = chapter(tmp_path, [(["export"], src)])
     assert "% of the total" in tangle.tangle_all(book)["demo.py"]
 

@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import sys
 import tempfile
 import time
@@ -114,7 +113,7 @@ def fix_typst(out, root):
     tocs = toc_files(root)
     if len(tocs) != len(includes):
         sys.exit(f"build failed: book.typ includes {len(includes)} pages, the toc lists {len(tocs)}")
-    for toc, name in zip(tocs, includes):
+    for toc, name in zip(tocs, includes, strict=True):
         md = (root / toc).with_suffix(".md")
         if md.exists() and re.search(r"^:class:\s*bibliography\s*$", md.read_text(), re.M):
             page = out / f"{name}.typ"

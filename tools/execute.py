@@ -67,8 +67,8 @@ def coalesce_streams(nb) -> None:
 
 
 def execute(md: Path, timeout: int = 1800) -> float:
-    from nbclient import NotebookClient
     import jupytext
+    from nbclient import NotebookClient
 
     nb = paired_notebook(md)
     for cell in nb.cells:
