@@ -68,8 +68,8 @@ def main(argv=None):
     res = {"machine": mach,
            "settings": {"data": "embedded subset, 6000 training / 1000 test digits", "epochs": a.epochs,
                         "batch_size": 50, "dtype": "float32", "threads": 1, "seeds": a.seeds,
-                        "variants": {k: {"model": m, "loss": l or "squared", "optimizer": repr(f(build_model(m, loss=l)))}
-                                     for k, (m, l, f) in VARIANTS.items()}},
+                        "variants": {k: {"model": m, "loss": lo or "squared", "optimizer": repr(f(build_model(m, loss=lo)))}
+                                     for k, (m, lo, f) in VARIANTS.items()}},
            "runs": runs}
     md = [f"Chapter 8's variants on the embedded subset, {a.epochs} epochs, batch 50, seeds {a.seeds}, float32, "
           f"1 thread; commit {mach['commit']}, {mach['date']}, load average {mach['load_average_at_start']}.", "",

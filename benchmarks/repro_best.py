@@ -6,8 +6,9 @@ The ingredients, and the chapters they come from: the fast layers (chapter 4); m
 the cross-entropy error (chapter 7, §4.3); more feature maps than the toolbox's 6 and 12 (LeNet-5
 has 6 and 16; here --maps, default 20 and 50); mini-batches of 50 with a step size that shrinks
 by a constant factor after every epoch (--decay); a rate per layer (chapter 7, the note after N6;
---layer-rates, default 2, 1, 0.5 for layers 2, 4, 6, or --single-rate with --eta). Training stops before an epoch that would not finish within the
-budget (--budget seconds of training, default 900). The test error is measured after every
+--layer-rates, default 2, 1, 0.5 for layers 2, 4, 6, or --single-rate with --eta). Training stops
+before an epoch that would not finish within the budget (--budget seconds of training, default
+900). The test error is measured after every
 epoch (outside the timed training), as a learning curve; nothing is selected on it: the result
 is the error after the last epoch.
 
@@ -63,7 +64,7 @@ def main(argv=None):
                 break
             scale = a.decay ** e
             if a.layer_rates:
-                opt = SGD(layer_rates(net, {ell: r * scale for ell, r in zip((2, 4, 6), a.layer_rates)}))
+                opt = SGD(layer_rates(net, {ell: r * scale for ell, r in zip((2, 4, 6), a.layer_rates, strict=True)}))
             else:
                 opt = SGD(a.eta * scale)
             t0 = time.perf_counter()

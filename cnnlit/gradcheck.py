@@ -88,7 +88,9 @@ def check_gradients(model, X, T, eps=1e-4, max_entries=None, seed=0):
     """
     for attr in ("params", "loss", "gradients"):
         if not hasattr(model, attr):
-            raise TypeError(f"model must have params, loss and gradients (the model contract); {type(model).__name__} has no {attr!r}")
+            raise TypeError(
+                f"model must have params, loss and gradients (the model contract); {type(model).__name__} has no {attr!r}"
+            )
     eps = _check_eps(eps)
     if max_entries is not None and (
         not isinstance(max_entries, numbers.Integral) or isinstance(max_entries, bool) or max_entries < 1

@@ -94,6 +94,7 @@ def test_evaluate_prints_the_same_error_and_a_confusion_matrix(model_file):
 
 def test_predict_png_and_npy_either_polarity(model_file, tmp_path):
     from PIL import Image
+
     from cnnlit.data import load_subset
     d = load_subset()
     digit = d.X_test[0]
