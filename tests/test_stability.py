@@ -134,7 +134,8 @@ class _FlatModel:
 
 
 def test_check_gradients_with_both_gradients_zero():
-    errors = check_gradients(_FlatModel(), None, None)
+    X, T = np.zeros((2, 3)), np.zeros((2, 1))  # one batch of two patterns; the model ignores them
+    errors = check_gradients(_FlatModel(), X, T)
     assert errors == {"w": 0.0}
 
 
