@@ -25,7 +25,7 @@ from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
 from cnnlit.conv import Conv, conv2, kernel_shape, rot180
 from cnnlit.dense import Dense, Network, get_activation, glorot_uniform
 from cnnlit.fast import FastConv, FastDense, FastNetwork, FastSubsample
-from cnnlit.subsample import Flatten, Subsample, check_block, check_map_shape, conv_pool_sizes
+from cnnlit.subsample import Flatten, Subsample, check_map_shape, check_two_stage
 
 
 def softmax(c):
@@ -213,14 +213,8 @@ class FastCombine(_CombineBase):
 
 # -- book/05_combinations.md, cell 18 -------------------------------------
 def _combine_two_stage(fast, input_size, maps, kernel_size, m, n_classes, kernels, rng, dtype):
-    for name, v in (("input_size", input_size), ("kernel_size", kernel_size), ("n_classes", n_classes)):
-        check_size(name, v)
-    m = check_block(m)
-    if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
-        raise ValueError(f"maps must be a pair (maps of the first, maps of the combination layer), got {maps!r}")
-    maps = tuple(check_size(f"maps[{i}]", v) for i, v in enumerate(maps))
+    maps, m = check_two_stage(input_size, maps, kernel_size, m, n_classes)
     check_kernels(kernels)
-    conv_pool_sizes(input_size, kernel_size, m)
     rng = as_rng(rng)
     if fast:
         conv, sub, comb, dense, net = FastConv, FastSubsample, FastCombine, FastDense, FastNetwork

@@ -25,7 +25,7 @@ import numpy as np
 from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
 from cnnlit.conv import connection_table, kernel_shape
 from cnnlit.dense import Dense, Network, Sigmoid, get_activation, glorot_uniform
-from cnnlit.subsample import Flatten, check_block, check_map_shape, conv_pool_sizes
+from cnnlit.subsample import Flatten, check_block, check_map_shape, check_two_stage
 
 
 def _chwn(a):
@@ -347,13 +347,7 @@ class FastNetwork(Network):
 
 
 def _fast_two_stage(input_size, maps, kernel_size, m, n_classes, activation, trainable, connections, rng, dtype):
-    for name, v in (("input_size", input_size), ("kernel_size", kernel_size), ("n_classes", n_classes)):
-        check_size(name, v)
-    m = check_block(m)
-    if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
-        raise ValueError(f"maps must be a pair (maps of the first, maps of the second convolution layer), got {maps!r}")
-    maps = tuple(check_size(f"maps[{i}]", v) for i, v in enumerate(maps))
-    conv_pool_sizes(input_size, kernel_size, m)
+    maps, m = check_two_stage(input_size, maps, kernel_size, m, n_classes)
     rng = as_rng(rng)
     c1 = FastConv((1, input_size, input_size), maps[0], kernel_size, activation, rng=rng, dtype=dtype)
     s1 = FastSubsample(c1.out_shape, m, activation if trainable else None, trainable, dtype=dtype)

@@ -368,6 +368,14 @@ for bad in (0, -1, 1.5, "28", None, True):
 add("subsample.conv_pool_sizes", "indivisible", call(subsample.conv_pool_sizes, 27, 5, 2), "input_size")
 add("subsample.conv_pool_sizes", "too-small", call(subsample.conv_pool_sizes, 4, 5, 2), "input_size")
 
+for bad in ((0, 12), (6,), "ab", None, (6.0, 12)):
+    add("subsample.check_two_stage", f"maps-{bad!r}", call(subsample.check_two_stage, 28, bad, 5, 2, 10), "maps")
+add("subsample.check_two_stage", "input_size-0", call(subsample.check_two_stage, 0, (6, 12), 5, 2, 10), "input_size")
+add("subsample.check_two_stage", "kernel_size-big", call(subsample.check_two_stage, 28, (6, 12), 29, 2, 10),
+    "input_size")
+add("subsample.check_two_stage", "m-0", call(subsample.check_two_stage, 28, (6, 12), 5, 0, 10), "m")
+add("subsample.check_two_stage", "n_classes-0", call(subsample.check_two_stage, 28, (6, 12), 5, 2, 0), "n_classes")
+
 BUILDERS = {
     "subsample.toolbox_cnn": subsample.toolbox_cnn, "subsample.paper_cnn": subsample.paper_cnn,
     "fast.fast_toolbox_cnn": fast.fast_toolbox_cnn, "fast.fast_paper_cnn": fast.fast_paper_cnn,
