@@ -25,7 +25,7 @@ import numpy as np
 from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
 from cnnlit.conv import connection_table, kernel_shape
 from cnnlit.dense import Dense, Network, Sigmoid, get_activation, glorot_uniform
-from cnnlit.subsample import Flatten, check_block, check_map_shape, check_two_stage
+from cnnlit.subsample import Flatten, Subsample, check_block, check_map_shape, check_two_stage
 
 
 def _chwn(a):
@@ -216,37 +216,16 @@ def up_blocks(x, m):
     return out.reshape(C, h * m, w * m, N)
 
 
-class FastSubsample:
+class FastSubsample(Subsample):
     """Sub-sampling layer x_j = f(beta_j down(x_prev_j) + b_j) (U3.2a), batched.
 
-    The interface and the parameters are those of cnnlit.subsample.Subsample, with the block size
-    named m: in_shape (C, H, W) with H and W multiples of m; trainable=True learns beta (C,)
-    (started at 1/m^2) and b (C,), activation "sigmoid" by default; trainable=False is mean
+    Its constructor, interface and parameters are inherited from cnnlit.subsample.Subsample; only
+    forward and backward are batched. in_shape (C, H, W) with H and W multiples of m;
+    trainable=True learns beta (C,) (started at 1/m^2) and b (C,), activation "sigmoid" by
+    default; trainable=False is mean
     pooling (beta = 1/m^2, b = 0, identity, no parameters). backward(dE_dx) fills dE/db (U3.2c)
     and dE/dbeta (U3.2e) and returns beta up(delta) (N, C, H, W).
     """
-
-    def __init__(self, in_shape, m=2, activation=None, trainable=True, *, dtype=np.float64):
-        self.in_shape = check_map_shape("in_shape", in_shape)
-        self.m = check_block(m)
-        C, H, W = self.in_shape
-        if H % self.m or W % self.m:
-            raise ValueError(f"in_shape {self.in_shape}: the map size {H}x{W} is not divisible by the block size m={self.m}")
-        self.out_shape = (C, H // self.m, W // self.m)
-        if not isinstance(trainable, (bool, np.bool_)):
-            raise TypeError(f"trainable must be True or False, got {trainable!r}")
-        self.trainable = bool(trainable)
-        self.dtype = check_dtype(dtype)
-        if activation is None:
-            activation = "sigmoid" if self.trainable else "identity"
-        self.act = get_activation(activation)
-        if self.trainable:
-            self.beta = np.full(C, 1.0 / self.m**2, dtype=self.dtype)
-            self.b = np.zeros(C, dtype=self.dtype)
-            self.params = {"beta": self.beta, "b": self.b}
-        else:
-            self.params = {}
-        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
 
     def forward(self, x_prev):
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.dtype)
