@@ -31,8 +31,8 @@ import numpy as np
 from cnnlit.checks import as_float_array, as_rng
 from cnnlit.conv import Conv, conv2, rot180
 from cnnlit.dense import Dense, SquaredError, gradient_step
-from cnnlit.fast import FastConv, FastDense, FastNetwork, FastSubsample, col2im, fast_toolbox_cnn
-from cnnlit.subsample import Flatten, Subsample, up
+from cnnlit.fast import FastConv, FastDense, FastNetwork, FastSubsample, col2im
+from cnnlit.subsample import Flatten, Subsample, check_two_stage, up
 
 
 def _check_rate(name, rate, shape):
@@ -475,12 +475,22 @@ class SoftmaxCrossEntropy:
         return "SoftmaxCrossEntropy()"
 
 
-def softmax_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, rng=None, dtype=np.float64):
+def softmax_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, activation="sigmoid", rng=None,
+                dtype=np.float64):
     """fast_toolbox_cnn with a linear output layer and the softmax cross-entropy error: the same
-    parameters, drawn in the same order, so that one seed gives the same weights."""
-    net = fast_toolbox_cnn(input_size=input_size, maps=maps, kernel_size=kernel_size, m=m,
-                           n_classes=n_classes, rng=rng, dtype=dtype)
-    top = net.layers[-1]
-    out = FastDense(top.n_in, top.n_out, "identity", rng=0, dtype=dtype)
-    out.W[...] = top.W
-    return FastNetwork(net.layers[:-1] + [out], loss=SoftmaxCrossEntropy())
+    parameters, drawn in the same order, so that one seed gives the same weights.
+
+    ``activation`` is that of the two convolution layers: 'sigmoid' (the toolbox's) or 'tanh'
+    (LeNet-5's scaled tanh of chapter 1). The sub-sampling layers are mean pooling.
+    """
+    maps, m = check_two_stage(input_size, maps, kernel_size, m, n_classes)
+    if not (isinstance(activation, str) and activation in ("sigmoid", "tanh")):
+        raise ValueError(f"activation must be 'sigmoid' or 'tanh', got {activation!r}")
+    rng = as_rng(rng)
+    c1 = FastConv((1, input_size, input_size), maps[0], kernel_size, activation, rng=rng, dtype=dtype)
+    s1 = FastSubsample(c1.out_shape, m, None, False, dtype=dtype)
+    c2 = FastConv(s1.out_shape, maps[1], kernel_size, activation, rng=rng, dtype=dtype)
+    s2 = FastSubsample(c2.out_shape, m, None, False, dtype=dtype)
+    flat = Flatten(s2.out_shape)
+    out = FastDense(flat.out_shape[0], n_classes, "identity", rng=rng, dtype=dtype)
+    return FastNetwork([c1, s1, c2, s2, flat, out], loss=SoftmaxCrossEntropy())

@@ -395,6 +395,8 @@ for public, builder in BUILDERS.items():
         add(public, f"dtype-{bad!r}", call(builder, dtype=bad), "dtype")
 for public in ("subsample.paper_cnn", "fast.fast_paper_cnn"):
     add(public, "activation", call(BUILDERS[public], activation="relu"), "activation")
+for bad in ("relu", "identity", None, 1, np.array(["tanh", "tanh"]), "TANH"):
+    add("train.softmax_cnn", f"activation-{bad!r}", call(train.softmax_cnn, activation=bad), "activation")
     add(public, "connections-shape", call(BUILDERS[public], connections=np.ones((6, 6), bool)), "connections")
     add(public, "connections-strings", call(BUILDERS[public], connections=np.full((6, 12), "X")), "connections")
 for public in ("combine.combine_cnn", "combine.fast_combine_cnn"):
