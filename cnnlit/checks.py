@@ -20,6 +20,8 @@ def as_float_array(name, a, *, shape=None, dtype=None):
     ``shape`` is a tuple whose entries are either an int (that size is required) or a
     string naming a free dimension, such as ``("N", 784)``; its length fixes the number
     of dimensions. ``dtype``, if given, is the dtype of the returned array.
+    Shapes: ``a`` of any shape (...), checked against ``shape``; the result has that shape.
+    Formula: none (an input check).
     """
     if isinstance(a, np.ndarray):
         arr = a
@@ -49,14 +51,22 @@ def as_float_array(name, a, *, shape=None, dtype=None):
 
 # -- book/B1_conventions.md, cell 12 --------------------------------------
 def check_size(name, n):
-    """``n`` as a positive Python int, or a ValueError that names ``name`` (bools are refused)."""
+    """``n`` as a positive Python int, or a ValueError that names ``name`` (bools are refused).
+
+    Formula: none (an input check).
+    Shapes: none (no arrays).
+    """
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"{name} must be a positive integer, got {n!r}")
     return int(n)
 
 
 def check_dtype(dtype):
-    """``dtype`` as a NumPy dtype if it is float32 or float64, else a TypeError."""
+    """``dtype`` as a NumPy dtype if it is float32 or float64, else a TypeError.
+
+    Formula: none (an input check).
+    Shapes: none (no arrays).
+    """
     if dtype is None:
         raise TypeError("dtype must be float32 or float64, got None")
     try:
@@ -69,7 +79,11 @@ def check_dtype(dtype):
 
 
 def as_rng(rng):
-    """A ``numpy.random.Generator`` from None (fresh entropy), an int seed, or a Generator (returned as is)."""
+    """A ``numpy.random.Generator`` from None (fresh entropy), an int seed, or a Generator (returned as is).
+
+    Formula: none (a random generator).
+    Shapes: none (no arrays).
+    """
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng < 0:
         raise ValueError(f"rng must be a non-negative int seed, got {rng!r}")
     if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
@@ -82,7 +96,11 @@ def as_rng(rng):
 # -- book/B1_conventions.md, cell 18 --------------------------------------
 class ParamDict(dict):
     """A model's named parameters. Values are the layers' own arrays: updates in place reach
-    the model, and ``params[name] = value`` copies ``value`` into the existing array."""
+    the model, and ``params[name] = value`` copies ``value`` into the existing array.
+
+    Each value keeps its shape, such as (10, 192) for params["W6"]; ``value`` must have it.
+    Formula: none (a container).
+    """
 
     def __setitem__(self, name, value):
         if name not in self:

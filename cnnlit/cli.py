@@ -61,7 +61,10 @@ MODELS = {
 
 
 def with_softmax(net):
-    """The same network with a linear top layer and the softmax cross-entropy error (chapter 7)."""
+    """The same network with a linear top layer and the softmax cross-entropy error (chapter 7).
+
+    The error is eq-ce-error. Shapes: none (no arrays).
+    """
     top = net.layers[-1]
     out = FastDense(top.n_in, top.n_out, "identity", rng=0, dtype=top.W.dtype)
     out.W[...] = top.W
@@ -70,7 +73,11 @@ def with_softmax(net):
 
 
 def build_model(name, *, loss=None, rng=0, dtype=np.float32):
-    """One of the book's networks by name (a key of MODELS), with its default loss or ``loss``."""
+    """One of the book's networks by name (a key of MODELS), with its default loss or ``loss``.
+
+    Formula: none (a look-up of the builders).
+    Shapes: none (no arrays).
+    """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     loss = MODELS[name]["loss"] if loss is None else loss
@@ -92,13 +99,19 @@ def build_model(name, *, loss=None, rng=0, dtype=np.float32):
 
 
 def scores(model, X):
-    """Class scores (N, 10): softmax probabilities for a cross-entropy network, else the outputs."""
+    """Class scores (N, 10): softmax probabilities for a cross-entropy network, else the outputs.
+
+    X (N, 1, 28, 28); the probabilities are those of eq-ce-error.
+    """
     y = model.predict(X)
     return model.loss_fn.prob(y) if isinstance(model.loss_fn, SoftmaxCrossEntropy) else y
 
 
 def confusion_matrix(labels, predicted, c=10):
-    """Counts (c, c): row = true class, column = predicted class."""
+    """Counts (c, c): row = true class, column = predicted class.
+
+    labels and predicted (N,) -> counts (c, c). Formula: none (counting).
+    """
     counts = np.zeros((c, c), dtype=np.int64)
     np.add.at(counts, (np.asarray(labels), np.asarray(predicted)), 1)
     return counts
@@ -106,7 +119,11 @@ def confusion_matrix(labels, predicted, c=10):
 
 # -- book/08_digits.md, cell 6 -------------------------------------------
 class CLIError(Exception):
-    """A user error: the message is printed on one line, and the program exits with ``code``."""
+    """A user error: the message is printed on one line, and the program exits with ``code``.
+
+    Formula: none (an exception).
+    Shapes: none (no arrays).
+    """
 
     def __init__(self, message, code=1):
         super().__init__(message)
@@ -114,7 +131,11 @@ class CLIError(Exception):
 
 
 def save_model(model, path, info):
-    """Write the parameters and ``info`` (the model's name, loss, dtype, ...) to one .npz file."""
+    """Write the parameters and ``info`` (the model's name, loss, dtype, ...) to one .npz file.
+
+    Formula: none (writes a file).
+    Shapes: none (no arrays).
+    """
     arrays = {name: np.asarray(p) for name, p in model.params.items()}
     arrays["cnnlit_info"] = np.array(json.dumps(info))
     with open(path, "wb") as f:
@@ -122,7 +143,11 @@ def save_model(model, path, info):
 
 
 def load_model(path):
-    """(model, info) from a file written by save_model; CLIError if it is not one."""
+    """(model, info) from a file written by save_model; CLIError if it is not one.
+
+    Formula: none (reads a file).
+    Shapes: none (no arrays).
+    """
     try:
         with np.load(path, allow_pickle=False) as f:
             stored = {name: f[name] for name in f.files}
@@ -144,7 +169,11 @@ def load_model(path):
 
 
 def load_data(folder, dtype):
-    """(X, T, X_test, y_test, description): full MNIST from ``folder`` (or $CNNLIT_DATA), else the subset."""
+    """(X, T, X_test, y_test, description): full MNIST from ``folder`` (or $CNNLIT_DATA), else the subset.
+
+    X (N, 1, 28, 28) and T (N, 10) for training, X_test (N_test, 1, 28, 28) of ``dtype`` and y_test (N_test,) int64.
+    Formula: none (loads data).
+    """
     folder = folder or os.environ.get("CNNLIT_DATA") or None
     if folder is None:
         X, T = load_digits("train", dtype=dtype)
@@ -185,6 +214,7 @@ def read_image(path):
     """A digit as (28, 28) floats in [0, 1], white on black, from a PNG or .npy file.
 
     A dark digit on a light background (the border brighter than mid-grey) is inverted.
+    Formula: none (reads an image).
     """
     path = Path(path)
     if path.suffix.lower() == ".npy":
@@ -214,6 +244,7 @@ class Progress:
 
     The running loss is an exponential average of each batch's loss, read from the outputs the
     gradient computation already produced (no extra forward pass).
+    step(model, X, T) passes X (N, ...) and T (N, c) to the optimizer. Formula: none (a progress bar).
     """
 
     def __init__(self, optimizer, total, label, stream=None, width=24, every=0.2):
@@ -244,6 +275,10 @@ class Progress:
 
 # -- book/08_digits.md, cell 12 -------------------------------------------
 def cmd_train(a):
+    """``cnnlit train``: train one of MODELS on the digits, print its test error, save it if asked.
+
+    Returns the exit code 0. Formula: none (a command). Shapes: none (no arrays).
+    """
     spec = MODELS[a.model]
     loss = a.loss or spec["loss"]
     lr = spec["lr"] if a.lr is None else a.lr
@@ -286,6 +321,10 @@ def cmd_train(a):
 
 
 def cmd_evaluate(a):
+    """``cnnlit evaluate``: a saved model's test error and confusion matrix.
+
+    Returns the exit code 0. Formula: none (a command). Shapes: none (no arrays).
+    """
     model, info = load_model(a.model_file)
     X, T, Xt, yt, where = load_data(a.data, np.dtype(info["dtype"]).type)
     predicted = model.classify(Xt)
@@ -303,6 +342,10 @@ def cmd_evaluate(a):
 
 
 def cmd_predict(a):
+    """``cnnlit predict``: the digit and the ten class scores of each image file.
+
+    Returns the exit code 0. Formula: none (a command). Shapes: none (no arrays).
+    """
     model, info = load_model(a.model_file)
     dtype = np.dtype(info["dtype"]).type
     images = np.stack([read_image(p) for p in a.images]).astype(dtype)[:, None]
@@ -337,6 +380,10 @@ def _positive(kind):
 
 
 def make_parser():
+    """The argparse parser of the ``cnnlit`` program, with its commands train, evaluate and predict.
+
+    Formula: none (a parser). Shapes: none (no arrays).
+    """
     p = _Parser(prog="cnnlit", description="Train, evaluate and use the convolutional networks of the cnnlit book.")
     p.add_argument("--version", action="version", version=f"cnnlit {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="{train,evaluate,predict}")
@@ -375,7 +422,11 @@ def make_parser():
 
 
 def main(argv=None):
-    """The command-line program: returns the exit code (0 success, 1 failed run, 2 bad arguments)."""
+    """The command-line program: returns the exit code (0 success, 1 failed run, 2 bad arguments).
+
+    Formula: none (the program).
+    Shapes: none (no arrays).
+    """
     args = make_parser().parse_args(argv)
     try:
         return args.run(args)

@@ -68,7 +68,11 @@ KERNELS = ("pair", "shared")
 
 
 def check_kernels(kernels):
-    """The kernel reading of U3.3a: 'pair' (k_ij, one kernel per pair) or 'shared' (k_i, one per input map)."""
+    """The kernel reading of U3.3a: 'pair' (k_ij, one kernel per pair) or 'shared' (k_i, one per input map).
+
+    Formula: none (an input check).
+    Shapes: none (no arrays).
+    """
     if not isinstance(kernels, str) or kernels not in KERNELS:
         raise ValueError(f"kernels must be 'pair' (one kernel k_ij per pair) or 'shared' (one kernel k_i "
                          f"per input map), got {kernels!r}")
@@ -125,11 +129,12 @@ class Combine(_CombineBase):
     (C_in, R, S) for kernels='shared' (k_i, the paper's letter); b (n_out,). Input x_prev
     (N, C_in, P', Q'), output (N, n_out, P' - R + 1, Q' - S + 1), as Conv with full connection.
     backward(dE_dx) forms delta = dE/dx * f'(u), fills dE/dc (U3.3d, then N10), dE/dk
-    (alpha_ij times U3.3e's sum) and dE/db (U3.1d), keeps dE/dalpha as ``self.dE_dalpha``,
+    (eq-combine-dk: alpha_ij times U3.1e's sum) and dE/db (U3.1d), keeps dE/dalpha as ``self.dE_dalpha``,
     and returns dE/dx_prev = sum_j alpha_ij conv2(delta_j, rot180(k_ij), 'full').
     """
 
     def forward(self, x_prev):
+        """x_j = f(sum_i alpha_ij (x_i * k_ij) + b_j) (U3.3a, U3.3c): (N, C_in, P', Q') -> (N, n_out, P, Q)."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.k.dtype)
         N, k, alpha = x_prev.shape[0], self.pair_kernels(), self.alpha
         s = np.empty((N, self.n_in, self.n_out) + self.out_shape[1:], dtype=self.k.dtype)
@@ -145,6 +150,7 @@ class Combine(_CombineBase):
         return self.x
 
     def backward(self, dE_dx):
+        """Fill dE/dc (U3.3d, N10), dE/dk (eq-combine-dk), dE/db (U3.1d): (N, n_out, P, Q) -> (N, C_in, P', Q'), eq-combine-dx."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)
@@ -187,6 +193,7 @@ class FastCombine(_CombineBase):
         self._conv = FastConv(self.in_shape, self.n_out, kernel_size, activation, rng=0, dtype=self.k.dtype)
 
     def forward(self, x_prev):
+        """U3.3a as FastConv with the kernels alpha_ij k_ij (eq-fast-forward): (N, C_in, P', Q') -> (N, n_out, P, Q)."""
         self.alpha_used = alpha = self.alpha
         self._conv.k[...] = alpha[:, :, None, None] * self.pair_kernels()     # K~_ij = alpha_ij k_ij
         self._conv.b[...] = self.b
@@ -236,6 +243,8 @@ def combine_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10
     c4, k4, b4, W6, b6 (k4 is (6, 12, 5, 5) for kernels='pair', (6, 5, 5) for 'shared'). With
     kernels='pair', the same seed gives toolbox_cnn's k2, W6 and C_in times its k4, so that the
     network starts as the same function as toolbox_cnn (alpha = 1/C_in everywhere).
+    Layers: Conv (U3.1a), mean pooling (U3.2a with beta = 1/m^2, b = 0, f(u) = u), Combine (U3.3a), Dense (N2).
+    Input (N, 1, input_size, input_size), outputs (N, n_classes).
     """
     return _combine_two_stage(False, input_size, maps, kernel_size, m, n_classes, kernels, rng, dtype)
 
@@ -243,5 +252,9 @@ def combine_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10
 def fast_combine_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, kernels="pair", rng=None,
                      dtype=np.float64):
     """combine_cnn built from the fast layers (FastCombine): the same parameters, drawn in the same
-    order, so that one seed gives the same function. dtype float64 or float32."""
+    order, so that one seed gives the same function. dtype float64 or float32.
+
+    Layers: FastConv (U3.1a), mean pooling (U3.2a with fixed beta), FastCombine (U3.3a), FastDense (N2).
+    Input (N, 1, input_size, input_size), outputs (N, n_classes).
+    """
     return _combine_two_stage(True, input_size, maps, kernel_size, m, n_classes, kernels, rng, dtype)

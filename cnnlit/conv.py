@@ -70,13 +70,19 @@ _LENET5_C3 = (
 
 
 def lenet5_c3_table():
-    """The connection table of LeNet-5's C3, a bool array (6, 16): True where input map i is in M_j."""
+    """The connection table of LeNet-5's C3, a bool array (6, 16): True where input map i is in M_j.
+
+    Column j holds the set M_j of U3.1a.
+    """
     return np.array([[c == "X" for c in row] for row in _LENET5_C3], dtype=bool)
 
 
 # -- book/02_convolution.md, cell 27 --------------------------------------
 def kernel_shape(kernel_size):
-    """A kernel size (an int R, or a pair (R, S)) as the pair (R, S), or a ValueError naming it."""
+    """A kernel size (an int R, or a pair (R, S)) as the pair (R, S), or a ValueError naming it.
+
+    Formula: none (an input check).
+    """
     if isinstance(kernel_size, numbers.Integral) and not isinstance(kernel_size, bool):
         kernel_size = (kernel_size, kernel_size)
     if (
@@ -89,7 +95,10 @@ def kernel_shape(kernel_size):
 
 
 def connection_table(connections, n_in, n_out):
-    """Validate a connection table: a bool array (n_in, n_out), every output map fed by >= 1 input."""
+    """Validate a connection table: a bool array (n_in, n_out), every output map fed by >= 1 input.
+
+    Formula: none (an input check).
+    """
     n_in, n_out = check_size("n_in", n_in), check_size("n_out", n_out)
     if connections is None:
         return np.ones((n_in, n_out), dtype=bool)
@@ -150,6 +159,7 @@ class Conv:
         return self._table.copy()
 
     def forward(self, x_prev):
+        """x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a): x_prev (N, C_in, P, Q) -> x (N, n_out, P-R+1, Q-S+1)."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.k.dtype)
         N = x_prev.shape[0]
         u = np.empty((N,) + self.out_shape, dtype=self.k.dtype)
@@ -163,6 +173,7 @@ class Conv:
         return self.x
 
     def backward(self, dE_dx):
+        """delta = dE/dx * f'(u); fills dE/db (U3.1d), dE/dk (U3.1e); dE/dx (N, n_out, P-R+1, Q-S+1) -> (N, C_in, P, Q)."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)

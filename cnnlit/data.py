@@ -136,16 +136,20 @@ def _decompressed_bytes(path):
 def read_idx(path):
     """Read an IDX file, raw or gzip-compressed (detected by its first two bytes, not its name).
 
-    Returns the array (native byte order). Raises FileNotFoundError if ``path`` does not
+    Returns the array (n_1, ..., n_d), in native byte order. Raises FileNotFoundError if ``path`` does not
     exist and ValueError, with the path in the message, if the file is corrupt, truncated,
     has trailing bytes or an unknown type code (see ``parse_idx``).
+    Formula: none (reads an IDX file).
     """
     path = _as_path("path", path)
     return parse_idx(_decompressed_bytes(path), name=str(path))
 
 
 def idx_bytes(array):
-    """Encode an array as the bytes of an IDX file (the inverse of ``parse_idx``)."""
+    """Encode an array as the bytes of an IDX file (the inverse of ``parse_idx``).
+
+    array (n_1, ..., n_d) -> the bytes of a file whose length is eq-idx-length.
+    """
     array = np.asarray(array)
     codes = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
     key = array.dtype.newbyteorder("=")
@@ -165,6 +169,7 @@ def write_idx(path, array, compress=None):
     """Write ``array`` as an IDX file; gzip it if ``compress`` is True (default: if the name ends in .gz).
 
     The gzip header carries no time stamp, so the same array always gives the same bytes.
+    array (n_1, ..., n_d), encoded by idx_bytes. Formula: none (writes an IDX file).
     """
     path = _as_path("path", path)
     if compress is not None and not isinstance(compress, bool):
@@ -207,7 +212,10 @@ DATA_ENV = "CNNLIT_DATA"
 
 
 class MNIST(NamedTuple):
-    """Images (N, 28, 28) and labels (N,), all uint8, of the training and the test set."""
+    """Images (N, 28, 28) and labels (N,), all uint8, of the training and the test set.
+
+    Formula: none (a container).
+    """
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -267,6 +275,7 @@ def load_mnist(path=None):
     y_train, X_test, y_test)``: uint8 images (60000, 28, 28) and (10000, 28, 28), uint8
     labels (60000,) and (10000,). Missing folder or files: FileNotFoundError that says what
     to put where; damaged files: ValueError naming the file.
+    Formula: none (reads files).
     """
     folder = _mnist_folder(path)
     found = {name: _find_mnist_file(folder, name) for name in MNIST_SHA256}
@@ -294,6 +303,8 @@ def download_mnist(dest, base_url=MNIST_URL, timeout=60):
     ``dest/name.gz`` (os.replace, atomic). On a checksum failure or any other error the
     temporary file is removed and nothing partial is left. Files already present and valid
     are kept. Returns the folder, ready for ``load_mnist(dest)``.
+    Formula: none (downloads files).
+    Shapes: none (no arrays).
     """
     dest = _as_path("dest", dest)
     if not isinstance(base_url, str) or not base_url:
@@ -346,6 +357,7 @@ def cut_subset(mnist, per_class=SUBSET_PER_CLASS, seed=SUBSET_SEED):
     each digit 0..9 without replacement, the training set first, then the test set; the
     indices are sorted. Returns a dict of arrays: ``{split}_images`` (n, 28, 28) uint8,
     ``{split}_labels`` (n,) uint8 and ``{split}_indices`` (n,) int64 into the full set.
+    Formula: none (draws a subset).
     """
     if not isinstance(mnist, MNIST):
         raise TypeError(f"mnist must be an MNIST tuple (from load_mnist), got {type(mnist).__name__}")
@@ -384,25 +396,38 @@ def _package_file(name):
 
 def load_subset():
     """The embedded subset as ``MNIST(X_train, y_train, X_test, y_test)``: uint8 images
-    (6000, 28, 28) and (1000, 28, 28), uint8 labels (6000,) and (1000,)."""
+    (6000, 28, 28) and (1000, 28, 28), uint8 labels (6000,) and (1000,).
+
+    Formula: none (reads the embedded subset).
+    """
     with resources.as_file(_package_file("mnist_subset.npz")) as path, np.load(path, allow_pickle=False) as z:
         return MNIST(z["train_images"], z["train_labels"], z["test_images"], z["test_labels"])
 
 
 def subset_indices():
-    """Where the subset's images sit in the full database: {'train': (6000,), 'test': (1000,)} int64."""
+    """Where the subset's images sit in the full database: {'train': (6000,), 'test': (1000,)} int64.
+
+    Formula: none (reads the embedded subset).
+    """
     with resources.as_file(_package_file("mnist_subset.npz")) as path, np.load(path, allow_pickle=False) as z:
         return {"train": z["train_indices"], "test": z["test_indices"]}
 
 
 def subset_stats():
-    """The statistics file written by tools/cut_mnist_subset.py, as a dict (see Appendix A)."""
+    """The statistics file written by tools/cut_mnist_subset.py, as a dict (see Appendix A).
+
+    Formula: none (reads a file).
+    Shapes: none (no arrays).
+    """
     return json.loads(_package_file("mnist_subset_stats.json").read_text())
 
 
 # -- book/A1_digits.md, cell 20 -------------------------------------------
 def one_hot(labels, c=N_CLASSES, off=0.0, dtype=np.float64):
-    """One-of-c targets (N, c): 1 at each label, ``off`` elsewhere."""
+    """One-of-c targets (N, c): 1 at each label, ``off`` elsewhere.
+
+    labels (N,) -> (N, c). Formula: none (the one-of-c codes of §2.1).
+    """
     c = check_size("c", c)
     dtype = check_dtype(dtype)
     if isinstance(off, bool) or not isinstance(off, numbers.Real) or not np.isfinite(off) or off >= 1:
@@ -425,6 +450,7 @@ def load_digits(split="train", *, flatten=False, scale=True, one_hot_targets=Tru
     (else 0..255), of ``dtype`` (float64 or float32).
     T: one-of-10 targets (N, 10) with 1 for the true digit and ``off`` elsewhere, or, if
     ``one_hot_targets`` is False, the labels (N,) as int64.
+    Formula: none (loads data).
     """
     if not isinstance(split, str) or split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -452,6 +478,7 @@ def pixel_stats(images, labels, bins=16):
     Keys: n, class_counts (10 ints), mean and std of the pixel values, zero_fraction,
     class_mean (mean pixel value per digit) and histogram (fraction of pixels in each of
     ``bins`` equal bins of 0..255). Sums are exact integers; floats are rounded to 6 decimals.
+    Formula: none (statistics).
     """
     images = np.asarray(images)
     labels = np.asarray(labels)

@@ -37,7 +37,10 @@ def _real(name, a):
 
 
 class Sigmoid:
-    """Logistic unit f(u) = 1 / (1 + exp(-beta u)) (§2.1); f'(u) = beta x (1 - x)."""
+    """Logistic unit f(u) = 1 / (1 + exp(-beta u)) (§2.1); f'(u) = beta x (1 - x).
+
+    f(u) is eq-logistic and df(x) eq-logistic-deriv; both act entry by entry, any shape (...) -> the same shape.
+    """
 
     name = "sigmoid"
     off = 0.0  # the "off" target for one-of-c codes
@@ -48,12 +51,13 @@ class Sigmoid:
         self.beta = float(beta)
 
     def f(self, u):
+        """f(u) = 1 / (1 + exp(-beta u)) (eq-logistic), entry by entry: any shape (...)."""
         u = _real("u", u)
         # 1 / (1 + e^{-z}) == (1 + tanh(z / 2)) / 2, which cannot overflow.
         return 0.5 * (1.0 + np.tanh(0.5 * self.beta * u))
 
     def df(self, x):
-        """f'(u), written in terms of the output x = f(u)."""
+        """f'(u) = beta x (1 - x), written in terms of the output x = f(u) (eq-logistic-deriv)."""
         x = _real("x", x)
         return self.beta * x * (1.0 - x)
 
@@ -62,7 +66,10 @@ class Sigmoid:
 
 
 class ScaledTanh:
-    """Scaled hyperbolic tangent f(u) = a tanh(b u) (§2.1); f'(u) = (b / a)(a^2 - x^2)."""
+    """Scaled hyperbolic tangent f(u) = a tanh(b u) (§2.1); f'(u) = (b / a)(a^2 - x^2).
+
+    df(x) is eq-tanh-deriv; f and df act entry by entry, any shape (...) -> the same shape.
+    """
 
     name = "tanh"
     off = -1.0
@@ -74,11 +81,12 @@ class ScaledTanh:
         self.a, self.b = float(a), float(b)
 
     def f(self, u):
+        """f(u) = a tanh(b u), entry by entry: any shape (...)."""
         u = _real("u", u)
         return self.a * np.tanh(self.b * u)
 
     def df(self, x):
-        """f'(u), written in terms of the output x = f(u)."""
+        """f'(u) = (b / a)(a^2 - x^2), written in terms of the output x = f(u) (eq-tanh-deriv)."""
         x = _real("x", x)
         return (self.b / self.a) * (self.a * self.a - x * x)
 
@@ -87,7 +95,11 @@ class ScaledTanh:
 
 
 class Identity:
-    """The linear unit f(u) = u, f'(u) = 1: a layer with no non-linearity."""
+    """The linear unit f(u) = u, f'(u) = 1: a layer with no non-linearity.
+
+    f and df act entry by entry, any shape (...) -> the same shape.
+    Formula: none (the linear unit).
+    """
 
     name = "identity"
     off = 0.0
@@ -106,7 +118,11 @@ ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": ScaledTanh, "identity": Identity}
 
 
 def get_activation(spec):
-    """An activation object from a name ('sigmoid', 'tanh', 'identity') or an instance."""
+    """An activation object from a name ('sigmoid', 'tanh', 'identity') or an instance.
+
+    Formula: none (a look-up).
+    Shapes: none (no arrays).
+    """
     if isinstance(spec, str):
         if spec not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {spec!r}")
@@ -118,7 +134,10 @@ def get_activation(spec):
 
 # -- book/01_fully_connected.md, cell 12 ----------------------------------
 class SquaredError:
-    """The squared error of one pattern, E^n = 1/2 ||t^n - y^n||^2 (N1)."""
+    """The squared error of one pattern, E^n = 1/2 ||t^n - y^n||^2 (N1).
+
+    per_pattern(y, t): y and t (N, c) -> E^n (N,); grad(y, t): dE^n/dy^n = y - t (eq-de-dy), (N, c).
+    """
 
     name = "squared"
 
@@ -145,7 +164,11 @@ class SquaredError:
 
 # -- book/01_fully_connected.md, cell 14 ----------------------------------
 def glorot_uniform(fan_in, fan_out, shape, rng, dtype=np.float64):
-    """Weights uniform on +-sqrt(6 / (fan_in + fan_out)), the initialization DeepLearnToolbox uses."""
+    """Weights uniform on +-sqrt(6 / (fan_in + fan_out)), the initialization DeepLearnToolbox uses.
+
+    Returns an array of shape ``shape``, such as (n_out, n_in) for a Dense layer's W.
+    Formula: none (an initialization).
+    """
     fan_in, fan_out = check_size("fan_in", fan_in), check_size("fan_out", fan_out)
     dtype = check_dtype(dtype)  # an integer dtype would round every weight to 0
     if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
@@ -189,6 +212,7 @@ class Dense:
         return (self.n_out,)
 
     def forward(self, x_prev):
+        """x = f(W x_prev + b) (N2), one pattern per row: x_prev (N, n_in) -> x (N, n_out)."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N", self.n_in), dtype=self.W.dtype)
         self.x_prev = x_prev
         self.u = x_prev @ self.W.T + self.b          # N2, one pattern per row
@@ -196,6 +220,7 @@ class Dense:
         return self.x
 
     def backward(self, dE_dx):
+        """delta = dE/dx * f'(u) (N4, U2.2a); fills grads (N5 corrected, N3); dE/dx (N, n_out) -> dE/dx_prev (N, n_in)."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)  # the output's shape
@@ -215,6 +240,9 @@ class Network:
     Layers are numbered as in the paper: layer 1 is the input, so the first layer given
     here is layer 2 and its parameter ``W`` is exposed as ``params["W2"]``. A layer whose
     ``numbered`` attribute is False (a reshape, say) gets no number of its own.
+    loss(X, T) is the mean over the batch of E^n (N1); gradients(X, T) starts from the loss's dE/dy
+    (y - t for the squared error, eq-de-dy) and back-propagates it down the layers (N4).
+    Shapes: X (N, ...) with ... the first layer's in_shape; T and predict(X) (N, c).
     """
 
     def __init__(self, layers, loss=None):
@@ -255,6 +283,7 @@ class Network:
         return self.layers[0].in_shape
 
     def forward(self, X):
+        """The forward pass through every layer: X (N, ...) -> y = x^L (N, c)."""
         X = as_float_array("X", X, shape=("N",) + tuple(self.in_shape))
         x = X
         for layer in self.layers:
@@ -286,6 +315,7 @@ class Network:
         return float(np.mean(self.loss_fn.per_pattern(y, T)))
 
     def backward(self, dE_dy):
+        """Back-propagation (N4) of dE/dy (N, c) down the layers: fills their grads, returns dE/dX (N, ...)."""
         g = as_float_array("dE_dy", dE_dy)
         for layer in reversed(self.layers):
             g = layer.backward(g)
@@ -310,6 +340,7 @@ def gradient_step(params, grads, eta):
     ``eta`` is a positive float for every weight, or a dict that gives each parameter name
     a float or an array of that parameter's shape (a rate per weight, eta_ij).
     Names missing from the dict are not updated.
+    grads[name] has the shape of params[name], such as (10, 192) for W6.
     """
     for label, d in (("params", params), ("grads", grads)):
         if not isinstance(d, dict):

@@ -150,6 +150,7 @@ class FastConv:
         return np.ascontiguousarray(k[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(self.n_out, -1)
 
     def forward(self, x_prev):
+        """U3.1a as one matrix product (eq-fast-forward): x_prev (N, C_in, P', Q') -> (N, n_out, P'-R+1, Q'-S+1)."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.k.dtype)
         R, S = self.k.shape[2:]
         (C, _, _), (_, P, Q), N = self.in_shape, self.out_shape, x_prev.shape[0]
@@ -228,6 +229,7 @@ class FastSubsample(Subsample):
     """
 
     def forward(self, x_prev):
+        """U3.2a on every map at once (down_blocks, U3.2d): x_prev (N, C, H, W) -> (N, C, H/m, W/m)."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.dtype)
         d = down_blocks(_chwn(x_prev), self.m)              # U3.2d, (C, h, w, N)
         if self.trainable:
@@ -273,6 +275,7 @@ class FastDense(Dense):
     """
 
     def forward(self, x_prev):
+        """x = f(W x_prev + b) (N2): x_prev (N, n_in) -> x (N, n_out)."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N", self.n_in), dtype=self.W.dtype)
         self.x_prev = x_prev
         u = x_prev @ self.W.T
@@ -281,6 +284,7 @@ class FastDense(Dense):
         return self.x
 
     def backward(self, dE_dx, *, input_grad=True):
+        """delta = dE/dx * f'(u) (N4); fills grads (N5 corrected, N3); dE/dx (N, n_out) -> dE/dx_prev (N, n_in) or None."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape, dtype=self.W.dtype)
@@ -296,6 +300,7 @@ class FastNetwork(Network):
     gradients(X, T) skips the input sensitivity of the lowest layer, which no parameter needs;
     backward(dE_dy) still returns it. predict(X) runs through slices of ``predict_batch``
     patterns, so that the patch matrices of a large X never have to fit in memory at once.
+    loss(X, T) is the mean over the batch of E^n (N1), as in Network; X (N, ...), T (N, c).
     """
 
     predict_batch = 250
@@ -309,6 +314,7 @@ class FastNetwork(Network):
         return np.concatenate([self.forward(X[i:i + size]) for i in range(0, len(X), size)])
 
     def backward(self, dE_dy, *, input_grad=True):
+        """Back-propagation (N4) of dE/dy (N, c) down the layers: fills their grads, returns dE/dX (N, ...)."""
         g = dE_dy
         for i in range(len(self.layers) - 1, 0, -1):
             g = self.layers[i].backward(g)
@@ -339,12 +345,20 @@ def _fast_two_stage(input_size, maps, kernel_size, m, n_classes, activation, tra
 
 def fast_toolbox_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, rng=None, dtype=np.float64):
     """toolbox_cnn built from the fast layers: the same parameters k2, b2, k4, b4, W6, b6, drawn
-    in the same order, so that one seed gives the same function. dtype float64 or float32."""
+    in the same order, so that one seed gives the same function. dtype float64 or float32.
+
+    Layers: FastConv (U3.1a), mean pooling (U3.2a with beta = 1/m^2, b = 0, f(u) = u), FastDense (N2).
+    Input (N, 1, input_size, input_size), outputs (N, n_classes).
+    """
     return _fast_two_stage(input_size, maps, kernel_size, m, n_classes, "sigmoid", False, None, rng, dtype)
 
 
 def fast_paper_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, activation="sigmoid",
                    connections=None, rng=None, dtype=np.float64):
     """paper_cnn built from the fast layers (trainable sub-sampling, optional connection table for
-    the second convolution layer): parameters k2, b2, beta3, b3, k4, b4, beta5, b5, W6, b6."""
+    the second convolution layer): parameters k2, b2, beta3, b3, k4, b4, beta5, b5, W6, b6.
+
+    Layers: FastConv (U3.1a), FastSubsample (U3.2a), FastDense (N2).
+    Input (N, 1, input_size, input_size), outputs (N, n_classes).
+    """
     return _fast_two_stage(input_size, maps, kernel_size, m, n_classes, activation, True, connections, rng, dtype)

@@ -28,6 +28,7 @@ def numerical_gradient(f, x, eps=1e-4, indices=None):
     ``x`` is perturbed in place, one entry at a time, and restored exactly. If ``indices``
     (a sequence of flat indices) is given, only those entries are estimated; the others are
     left at zero in the returned array, which has the shape of ``x``.
+    Shapes: x of any shape (...) -> the estimate, of the same shape.
     """
     if not callable(f):
         raise TypeError(f"f must be a callable that returns a number, got {type(f).__name__}")
@@ -65,7 +66,10 @@ def numerical_gradient(f, x, eps=1e-4, indices=None):
 
 
 def rel_error(a, b):
-    """||a - b|| / (||a|| + ||b||): 0 for equal arrays, 1 for opposite ones (0 if both are zero)."""
+    """||a - b|| / (||a|| + ||b||): 0 for equal arrays, 1 for opposite ones (0 if both are zero).
+
+    The relative error of eq-rel-error; a and b of one shape (...), flattened; returns a float.
+    """
     arrays = []
     for name, v in (("a", a), ("b", b)):
         v = np.asarray(v) if not isinstance(v, (str, bytes)) else np.asarray(v, dtype=object)
@@ -85,6 +89,7 @@ def check_gradients(model, X, T, eps=1e-4, max_entries=None, seed=0):
     Returns {parameter name: relative error}. With ``max_entries``, only that many entries
     of each parameter, drawn at random with ``seed``, are checked (all of them otherwise).
     The model's parameters must be float64: in float32 rounding swamps any finite difference.
+    Each entry by U4.4a, each parameter's error by eq-rel-error. X (N, ...) and T (N, c) as the model takes them.
     """
     for attr in ("params", "loss", "gradients"):
         if not hasattr(model, attr):
@@ -119,7 +124,11 @@ def check_gradients(model, X, T, eps=1e-4, max_entries=None, seed=0):
 
 
 def print_errors(errors, threshold=1e-7):
-    """Print one line per parameter, and return the largest relative error."""
+    """Print one line per parameter, and return the largest relative error.
+
+    Formula: none (prints a table).
+    Shapes: none (no arrays).
+    """
     if not isinstance(errors, dict) or not errors:
         raise ValueError(f"errors must be a non-empty dict {{name: relative error}}, got {errors!r}")
     if not (isinstance(threshold, numbers.Real) and not isinstance(threshold, bool) and np.isfinite(threshold) and threshold > 0):

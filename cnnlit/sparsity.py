@@ -32,7 +32,10 @@ def alpha_of(c):
 
 
 def entropy(alpha):
-    """H(alpha_j) = -sum_i alpha_ij log alpha_ij of every column j, in nats (with 0 log 0 = 0): (n_out,)."""
+    """H(alpha_j) = -sum_i alpha_ij log alpha_ij of every column j, in nats (with 0 log 0 = 0): (n_out,).
+
+    eq-sparse-entropy, column by column: alpha (n_in, n_out) -> (n_out,); a single column (n_in,) gives one entropy.
+    """
     alpha = as_float_array("alpha", alpha)
     if alpha.ndim not in (1, 2) or alpha.size == 0:
         raise ValueError(f"alpha must have shape (n_in,) or (n_in, n_out), not empty, got {alpha.shape}")
@@ -42,7 +45,10 @@ def entropy(alpha):
 
 
 def effective_inputs(alpha):
-    """exp(H(alpha_j)) of every column j: 1 for a one-hot column, n_in for a uniform one."""
+    """exp(H(alpha_j)) of every column j: 1 for a one-hot column, n_in for a uniform one.
+
+    The exponential of eq-sparse-entropy: alpha (n_in, n_out) -> (n_out,).
+    """
     return np.exp(entropy(alpha))
 
 
@@ -52,14 +58,17 @@ class L1Penalty:
 
     grad(c) is N14 without lambda, |alpha_i| - alpha_i sum_k |alpha_k| in each column: N12 through N8.
     Under U3.3b the value is n_out for every c and the gradient is zero (eq-sparse-omega-const).
+    Shapes: value(c) takes c (n_in, n_out) and returns a float; grad(c) is (n_in, n_out).
     """
 
     name = "L1 (11)"
 
     def value(self, c):
+        """sum_ij |alpha_ij|, N11's Omega without lambda, of c (n_in, n_out): a float."""
         return float(np.sum(np.abs(alpha_of(c))))
 
     def grad(self, c):
+        """dOmega/dc without lambda (N14): c (n_in, n_out) -> (n_in, n_out)."""
         alpha = alpha_of(c)
         return np.abs(alpha) - alpha * np.sum(np.abs(alpha), axis=0)    # N14 / lambda
 
@@ -69,15 +78,18 @@ class EntropyPenalty:
     """sum_j H(alpha_j), the entropies of the output maps' weights (eq-sparse-entropy), alpha = softmax(c).
 
     grad(c)_ij = -alpha_ij (log alpha_ij + H(alpha_j)) (eq-sparse-dh-dc): dH/dalpha through N8.
+    Shapes: value(c) takes c (n_in, n_out) and returns a float; grad(c) is (n_in, n_out).
     """
 
     name = "entropy"
 
     def value(self, c):
+        """sum_j H(alpha_j) (eq-sparse-entropy) of c (n_in, n_out): a float."""
         log_alpha = _log_alpha(c)
         return float(-np.sum(np.exp(log_alpha) * log_alpha))
 
     def grad(self, c):
+        """d/dc of sum_j H(alpha_j) (eq-sparse-dh-dc): c (n_in, n_out) -> (n_in, n_out)."""
         log_alpha = _log_alpha(c)
         alpha = np.exp(log_alpha)
         H = -np.sum(alpha * log_alpha, axis=0)
@@ -88,6 +100,7 @@ class LpPenalty:
     """sum_ij alpha_ij^p for 0 < p <= 1, with alpha = softmax(c); p = 1 is the paper's N11 (a constant).
 
     grad(c)_ij = p (alpha_ij^p - alpha_ij sum_k alpha_kj^p) (eq-sparse-dlp-dc), which is N14 at p = 1.
+    Shapes: value(c) takes c (n_in, n_out) and returns a float; grad(c) is (n_in, n_out).
     """
 
     def __init__(self, p=0.5):
@@ -97,9 +110,11 @@ class LpPenalty:
         self.name = f"L_{self.p:g}"
 
     def value(self, c):
+        """sum_ij alpha_ij^p of c (n_in, n_out): a float."""
         return float(np.sum(np.exp(self.p * _log_alpha(c))))
 
     def grad(self, c):
+        """d/dc of sum_ij alpha_ij^p (eq-sparse-dlp-dc): c (n_in, n_out) -> (n_in, n_out)."""
         log_alpha = _log_alpha(c)
         alpha_p = np.exp(self.p * log_alpha)
         return self.p * (alpha_p - np.exp(log_alpha) * alpha_p.sum(axis=0))
@@ -110,7 +125,11 @@ _C_KEY = re.compile(r"c\d*")
 
 
 def check_lam(lam):
-    """lam as a float if it is a finite real number >= 0, else a ValueError (a TypeError for a non-number)."""
+    """lam as a float if it is a finite real number >= 0, else a ValueError (a TypeError for a non-number).
+
+    Formula: none (an input check).
+    Shapes: none (no arrays).
+    """
     if isinstance(lam, bool) or not isinstance(lam, numbers.Real):
         raise TypeError(f"lam must be a real number, got {type(lam).__name__}")
     if not np.isfinite(lam) or lam < 0:

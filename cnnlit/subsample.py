@@ -30,7 +30,11 @@ from cnnlit.dense import Dense, Network, get_activation
 
 
 def check_block(m):
-    """The block size m of up/down as a positive int, or a ValueError that names it."""
+    """The block size m of up/down as a positive int, or a ValueError that names it.
+
+    Formula: none (an input check).
+    Shapes: none (no arrays).
+    """
     return check_size("m (the block size)", m)
 
 
@@ -68,7 +72,10 @@ def up(x, m):
 
 # -- book/03_subsampling.md, cell 16 --------------------------------------
 def check_map_shape(name, shape):
-    """A layer's map shape (C, P, Q) as a tuple of positive ints, or a ValueError naming ``name``."""
+    """A layer's map shape (C, P, Q) as a tuple of positive ints, or a ValueError naming ``name``.
+
+    Formula: none (an input check).
+    """
     if (
         not isinstance(shape, (tuple, list))
         or len(shape) != 3
@@ -122,6 +129,7 @@ class Subsample:
         return np.asarray(1.0 / self.m**2, dtype=self.dtype)
 
     def forward(self, x_prev):
+        """x_j = f(beta_j down(x_prev_j) + b_j) (U3.2a), keeping d = down(x_prev) (U3.2d): (N, C, P, Q) -> (N, C, P/m, Q/m)."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.dtype)
         self.d = down(x_prev, self.m)                      # U3.2d, kept for U3.2e
         u = self._beta() * self.d
@@ -131,6 +139,7 @@ class Subsample:
         return self.x
 
     def backward(self, dE_dx):
+        """Fills dE/db (U3.2c), dE/dbeta (U3.2e); dE/dx (N, C, P/m, Q/m) -> dE/dx_prev = beta up(delta) (N, C, P, Q) (U3.1b)."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)   # the output's shape
@@ -152,6 +161,7 @@ class Flatten:
     The order is NumPy's row-major one: map by map, each map row by row. It has no
     parameters and no paper layer number (numbered = False); backward(dE_dx) (N, C*P*Q),
     with N that of the last forward, reshapes back to (N, C, P, Q).
+    Formula: none (a reshape).
     """
 
     numbered = False
@@ -163,11 +173,13 @@ class Flatten:
         self.grads = {}
 
     def forward(self, x_prev):
+        """(N, C, P, Q) -> (N, C*P*Q), row-major."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape)
         self.x_shape = (x_prev.shape[0],) + self.out_shape    # the output's shape, for backward
         return x_prev.reshape(self.x_shape)
 
     def backward(self, dE_dx):
+        """(N, C*P*Q) -> (N, C, P, Q), the inverse reshape."""
         if not hasattr(self, "x_shape"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x_shape)
@@ -179,7 +191,11 @@ class Flatten:
 
 # -- book/03_subsampling.md, cell 32 --------------------------------------
 def conv_pool_sizes(input_size, kernel_size, m):
-    """Map sizes through conv -> sub-sampling -> conv -> sub-sampling, or a ValueError naming the culprit."""
+    """Map sizes through conv -> sub-sampling -> conv -> sub-sampling, or a ValueError naming the culprit.
+
+    Formula: none (size arithmetic).
+    Shapes: none (no arrays).
+    """
     input_size, kernel_size = check_size("input_size", input_size), check_size("kernel_size", kernel_size)
     m = check_block(m)
     s1 = input_size - kernel_size + 1
@@ -201,6 +217,8 @@ def check_two_stage(input_size, maps, kernel_size, m, n_classes):
     """Validate the sizes of a two-stage network (conv, sub-sampling, conv, sub-sampling, dense).
 
     Returns ``(maps, m)`` as ints; a ValueError names the argument that does not fit.
+    Formula: none (an input check).
+    Shapes: none (no arrays).
     """
     for name, v in (("input_size", input_size), ("kernel_size", kernel_size), ("n_classes", n_classes)):
         check_size(name, v)
@@ -230,6 +248,8 @@ def toolbox_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10
     Sigmoid convolution layers with full connection (every pair i, j), mean pooling over m x m
     blocks (no parameters, no activation), uniform init +-sqrt(6/(fan_in+fan_out)).
     Input (N, 1, input_size, input_size). Parameters: k2, b2, k4, b4, W6, b6.
+    Layers: Conv (U3.1a), mean pooling (U3.2a with beta = 1/m^2, b = 0, f(u) = u), Flatten, Dense (N2);
+    outputs (N, n_classes).
     """
     return _two_stage_cnn(input_size, maps, kernel_size, m, n_classes, "sigmoid", False, None, rng, dtype)
 

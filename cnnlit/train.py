@@ -56,6 +56,8 @@ def layer_rates(model, rates):
     """A rate per parameter name from a rate per layer: {layer number: rate} -> {"W6": rate, "b6": rate, ...}.
 
     Layers are numbered as in the paper (``model.names``); every layer with parameters needs a rate.
+    Formula: none (bookkeeping for the rates of SGD).
+    Shapes: none (no arrays).
     """
     if not hasattr(model, "names"):
         raise TypeError(f"model must be a Network (with numbered layers in model.names), got {type(model).__name__}")
@@ -81,6 +83,7 @@ class SGD:
     ``eta``: a positive number for every weight, or a dict {parameter name: number or array of
     the parameter's shape} (a rate per layer, or per weight eta_ij, the note after N6). A dict
     must name every parameter of the model.
+    step(model, X, T) takes X (N, ...) and T (N, c); an array rate has its parameter's shape, such as (10, 192).
     """
 
     def __init__(self, eta):
@@ -98,6 +101,7 @@ class SGD:
                 _check_rate(f"eta[{name!r}]", rate, model.params[name].shape)
 
     def step(self, model, X, T):
+        """One step of N6 on the batch X (N, ...), T (N, c), in place."""
         gradient_step(model.params, model.gradients(X, T), self.eta)
 
     def __repr__(self):
@@ -156,6 +160,7 @@ def train(model, X, T, *, epochs=1, batch_size=50, eta=None, optimizer=None, rng
     (evaluations / N), loss, error; with per_step=True also step_loss, the loss of each batch
     before its update. ``progress``: True, False, or None (a tqdm bar if tqdm is installed and
     stderr is a terminal). ``callback(step, model)``, if given, is called at every record.
+    Formula: none (the training loop; ``optimizer`` makes the update).
     """
     for attr in ("params", "loss", "gradients", "predict"):
         if not hasattr(model, attr):
@@ -230,7 +235,11 @@ def train(model, X, T, *, epochs=1, batch_size=50, eta=None, optimizer=None, rng
 
 # -- book/07_practical.md, cell 8 ----------------------------------------
 def save_params(model, path):
-    """Write the model's parameters to ``path`` (.npz), one array per parameter name."""
+    """Write the model's parameters to ``path`` (.npz), one array per parameter name.
+
+    Formula: none (writes a file).
+    Shapes: none (no arrays).
+    """
     if not isinstance(getattr(model, "params", None), dict):
         raise TypeError(f"model must have a params dict, got {type(model).__name__}")
     path = _check_path(path)
@@ -250,6 +259,8 @@ def load_params(model, path):
 
     The file is read with allow_pickle=False. Its names, shapes and dtypes must equal the
     model's; otherwise a ValueError names the mismatch and the model is left unchanged.
+    Formula: none (reads a file).
+    Shapes: none (no arrays).
     """
     if not isinstance(getattr(model, "params", None), dict):
         raise TypeError(f"model must have a params dict, got {type(model).__name__}")
@@ -289,7 +300,7 @@ def _fprime2(layer, d2x):
 
 def _curv_dense(layer, d2x):
     d2u = _fprime2(layer, d2x)                                   # (N, n_out)
-    h = {"W": d2u.T @ layer.x_prev ** 2, "b": d2u.sum(axis=0)}    # eq-sdlm-dense
+    h = {"W": d2u.T @ layer.x_prev ** 2, "b": d2u.sum(axis=0)}    # the fully connected case after eq-sdlm-back
     return d2u @ layer.W ** 2, h
 
 
@@ -297,7 +308,7 @@ def _curv_fast_conv(layer, d2x):
     d2u = _fprime2(layer, d2x).transpose(1, 2, 3, 0)             # (n_out, P, Q, N), the layer's layout
     D2 = d2u.reshape(layer.n_out, -1)
     C, R, S = layer.n_in, *layer.k.shape[2:]
-    hK_T = (layer.cols ** 2) @ D2.T                              # eq-sdlm-conv, as a matrix product
+    hK_T = (layer.cols ** 2) @ D2.T                              # the convolution case after eq-sdlm-back, as a matrix product
     hk = hK_T.reshape(C, R, S, layer.n_out).transpose(0, 3, 1, 2)[:, :, ::-1, ::-1].copy()
     hk[~layer.connections] = 0.0
     h = {"k": hk, "b": D2.sum(axis=1)}
@@ -325,7 +336,7 @@ def _curv_subsample(layer, d2x, d):
         h = {"beta": np.sum(d2u * d ** 2, axis=(0, 2, 3)), "b": d2u.sum(axis=(0, 2, 3))}
     else:
         beta, h = 1.0 / layer.m ** 2, {}
-    return up(beta ** 2 * d2u, layer.m), h                      # eq-sdlm-sub
+    return up(beta ** 2 * d2u, layer.m), h                      # the sub-sampling case after eq-sdlm-back
 
 
 def _layer_curvature(layer, d2x):
@@ -367,6 +378,8 @@ def curvatures(model, X, T, *, forward=True):
     ``loss`` is the mean of E^n over the batch, so the estimates are means too. The model is a
     Network of the package's layers. With forward=False the layers' state from the last forward
     pass on X (by gradients(X, T), say) is reused.
+    The rules: eq-sdlm-gn through each non-linearity, eq-sdlm-back down the layers, and the diagonal of
+    eq-sdlm-w-exact for each parameter. X (N, ...), T (N, c); each estimate has its parameter's shape.
     """
     for attr in ("forward", "layers", "names", "loss_fn", "params"):
         if not hasattr(model, attr):
@@ -389,6 +402,7 @@ class SDLM:
     h_kk is a running average, h <- (1 - gamma) h + gamma h_batch, of the diagonal Gauss-Newton
     curvature (``curvatures``) of each batch; the first batch sets it. mu keeps the rate of a weight
     with (near) zero curvature finite: no rate exceeds eta / mu.
+    The update is eq-sdlm-update. step(model, X, T) takes X (N, ...) and T (N, c); h_kk has its parameter's shape.
     """
 
     def __init__(self, eta, mu=0.1, gamma=0.05):
@@ -408,6 +422,7 @@ class SDLM:
                 raise TypeError(f"SDLM has no second-order backward pass for {type(layer).__name__}")
 
     def step(self, model, X, T):
+        """One step of eq-sdlm-update on the batch X (N, ...), T (N, c), in place, after updating h_kk."""
         g = model.gradients(X, T)
         hb = curvatures(model, X, T, forward=False)
         if self.h is None:
@@ -433,6 +448,8 @@ class SoftmaxCrossEntropy:
     For a linear output layer: the network's outputs are u^L and ``prob(u)`` gives p.
     grad(u, t) = p sum_k t_k - t, which is p - t for one-of-c targets: delta^L, the counterpart
     of U2.2a without f'. curvature(u, t) = p (1 - p) sum_k t_k, the diagonal of d2E^n/du^2.
+    prob and per_pattern are eq-ce-error, grad is eq-ce-delta. u and t (N, c); per_pattern (N,); prob, grad and
+    curvature (N, c).
     """
 
     name = "cross-entropy"
@@ -480,8 +497,10 @@ def softmax_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10
     """fast_toolbox_cnn with a linear output layer and the softmax cross-entropy error: the same
     parameters, drawn in the same order, so that one seed gives the same weights.
 
-    ``activation`` is that of the two convolution layers: 'sigmoid' (the toolbox's) or 'tanh'
-    (LeNet-5's scaled tanh of chapter 1). The sub-sampling layers are mean pooling.
+    Layers as fast_toolbox_cnn's (mean pooling), the top one linear (N2 with f(u) = u), under the
+    error of eq-ce-error. ``activation`` is that of the two convolution layers: 'sigmoid' (the
+    toolbox's) or 'tanh' (LeNet-5's scaled tanh of chapter 1).
+    Input (N, 1, input_size, input_size), outputs u^L (N, n_classes).
     """
     maps, m = check_two_stage(input_size, maps, kernel_size, m, n_classes)
     if not (isinstance(activation, str) and activation in ("sigmoid", "tanh")):
