@@ -117,19 +117,19 @@ class Identity:
 ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": ScaledTanh, "identity": Identity}
 
 
-def get_activation(spec):
+def get_activation(activation):
     """An activation object from a name ('sigmoid', 'tanh', 'identity') or an instance.
 
     Formula: none (a look-up).
     Shapes: none (no arrays).
     """
-    if isinstance(spec, str):
-        if spec not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {spec!r}")
-        return ACTIVATIONS[spec]()
-    if hasattr(spec, "f") and hasattr(spec, "df"):
-        return spec
-    raise TypeError(f"activation must be a name or an object with f and df methods, got {type(spec).__name__}")
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        return ACTIVATIONS[activation]()
+    if hasattr(activation, "f") and hasattr(activation, "df"):
+        return activation
+    raise TypeError(f"activation must be a name or an object with f and df methods, got {type(activation).__name__}")
 
 
 # -- book/01_fully_connected.md, cell 12 ----------------------------------
@@ -310,7 +310,7 @@ class Network:
 
     def loss(self, X, T):
         """The mean over the batch of E^n (N1)."""
-        y = self.forward(X)
+        y = self.predict(X)  # not forward: a subclass may run a large X in slices
         T = self._targets(T, y)
         return float(np.mean(self.loss_fn.per_pattern(y, T)))
 

@@ -348,3 +348,25 @@ def test_benchmark_helpers_smoke(monkeypatch):
     assert bench_step.torch is None
     for name in ("benchmarks._common", "benchmarks.bench_step", "benchmarks.bench_epoch"):
         sys.modules.pop(name, None)
+
+
+def test_loss_and_predict_of_a_large_batch_run_in_slices():
+    """loss(X, T) of a FastNetwork goes through predict, which runs X in slices of predict_batch:
+    on 2000 patterns its peak memory stays a fraction of one forward pass over all of them (a
+    session's default monitor, the whole training set, once needed 15 GB for MNIST's 60 000)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.random((2000, 1, 28, 28), dtype=np.float32)
+    T = one_hot(rng.integers(0, 10, 2000), 10, dtype=np.float32)
+    peaks = {}
+    for name in ("forward", "loss"):
+        net = fast_toolbox_cnn(maps=(6, 12), rng=0, dtype=np.float32)   # a new network: no buffers yet
+        tracemalloc.start()
+        net.forward(X) if name == "forward" else net.loss(X, T)
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peaks["loss"] < peaks["forward"] / 3, peaks
+    y = net.forward(X)
+    direct = float(np.mean(net.loss_fn.per_pattern(y, T)))
+    assert abs(net.loss(X, T) - direct) <= 1e-6 * abs(direct)
