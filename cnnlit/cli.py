@@ -31,19 +31,23 @@ __all__ = [
 # -- book/08_digits.md, cell 4 -------------------------------------------
 import argparse
 import json
+import numbers
 import os
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from cnnlit import __version__
+from cnnlit.checks import check_dtype
 from cnnlit.combine import fast_combine_cnn
 from cnnlit.data import load_digits, load_mnist, one_hot
+from cnnlit.dense import SquaredError
 from cnnlit.fast import FastDense, FastNetwork, fast_paper_cnn, fast_toolbox_cnn
 from cnnlit.sparsity import EntropyPenalty, Penalized
-from cnnlit.train import SGD, SoftmaxCrossEntropy, layer_rates, train
+from cnnlit.train import SGD, SoftmaxCrossEntropy, layer_rates, softmax_cnn, train
 
 LOSSES = ("squared", "cross-entropy")
 BEST_MAPS = (20, 50)
@@ -60,16 +64,22 @@ MODELS = {
 }
 
 
+def _with_top(net, activation, loss_fn):
+    top = net.layers[-1]
+    out = FastDense(top.n_in, top.n_out, activation, rng=0, dtype=top.W.dtype)
+    out.W[...] = top.W
+    out.b[...] = top.b
+    return FastNetwork(net.layers[:-1] + [out], loss=loss_fn)
+
+
 def with_softmax(net):
     """The same network with a linear top layer and the softmax cross-entropy error (chapter 7).
 
     The error is eq-ce-error. Shapes: none (no arrays).
     """
-    top = net.layers[-1]
-    out = FastDense(top.n_in, top.n_out, "identity", rng=0, dtype=top.W.dtype)
-    out.W[...] = top.W
-    out.b[...] = top.b
-    return FastNetwork(net.layers[:-1] + [out], loss=SoftmaxCrossEntropy())
+    if not (isinstance(net, FastNetwork) and isinstance(net.layers[-1], FastDense)):
+        raise TypeError(f"net must be a FastNetwork whose top layer is a FastDense, got {type(net).__name__}")
+    return _with_top(net, "identity", SoftmaxCrossEntropy())
 
 
 def build_model(name, *, loss=None, rng=0, dtype=np.float32):
@@ -78,11 +88,11 @@ def build_model(name, *, loss=None, rng=0, dtype=np.float32):
     Formula: none (a look-up of the builders).
     Shapes: none (no arrays).
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    if not (isinstance(name, str) and name in MODELS):
+        raise ValueError(f"name must be one of {', '.join(MODELS)}; got {name!r}")
     loss = MODELS[name]["loss"] if loss is None else loss
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    if not (isinstance(loss, str) and loss in LOSSES):
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)} (or None for the model's own); got {loss!r}")
     if name == "toolbox":
         net = fast_toolbox_cnn(rng=rng, dtype=dtype)
     elif name == "paper":
@@ -90,8 +100,10 @@ def build_model(name, *, loss=None, rng=0, dtype=np.float32):
     elif name == "combine":
         net = fast_combine_cnn(rng=rng, dtype=dtype)
     else:
-        net = fast_toolbox_cnn(maps=BEST_MAPS, rng=rng, dtype=dtype)
-    if loss == "cross-entropy":
+        net = softmax_cnn(maps=BEST_MAPS, activation="tanh", rng=rng, dtype=dtype)
+        if loss == "squared":
+            net = _with_top(net, "sigmoid", SquaredError())
+    if loss == "cross-entropy" and name != "best":
         net = with_softmax(net)
     if name == "combine":
         net = Penalized(net, EntropyPenalty(), COMBINE_LAMBDA)
@@ -103,6 +115,8 @@ def scores(model, X):
 
     X (N, 1, 28, 28); the probabilities are those of eq-ce-error.
     """
+    if not (callable(getattr(model, "predict", None)) and hasattr(model, "loss_fn")):
+        raise TypeError(f"model must be a network with predict and loss_fn (see build_model), got {type(model).__name__}")
     y = model.predict(X)
     return model.loss_fn.prob(y) if isinstance(model.loss_fn, SoftmaxCrossEntropy) else y
 
@@ -112,8 +126,25 @@ def confusion_matrix(labels, predicted, c=10):
 
     labels and predicted (N,) -> counts (c, c). Formula: none (counting).
     """
+    if isinstance(c, bool) or not isinstance(c, numbers.Integral) or c < 1:
+        raise ValueError(f"c must be a positive integer (the number of classes), got {c!r}")
+    checked = []
+    for name, v in (("labels", labels), ("predicted", predicted)):
+        try:
+            a = np.asarray(v)
+        except ValueError:
+            raise ValueError(f"{name} must be a 1-D array of class numbers, got a ragged sequence") from None
+        if a.dtype.kind not in "iu":
+            raise TypeError(f"{name} must be an array of integer class numbers, got dtype {a.dtype}")
+        if a.ndim != 1 or a.size == 0:
+            raise ValueError(f"{name} must be a non-empty 1-D array (N,), got shape {a.shape}")
+        if a.min() < 0 or a.max() >= c:
+            raise ValueError(f"{name} must hold classes 0..{c - 1}, got values {a.min()}..{a.max()}")
+        checked.append(a)
+    if len(checked[0]) != len(checked[1]):
+        raise ValueError(f"labels and predicted must have the same length, got {len(checked[0])} and {len(checked[1])}")
     counts = np.zeros((c, c), dtype=np.int64)
-    np.add.at(counts, (np.asarray(labels), np.asarray(predicted)), 1)
+    np.add.at(counts, (checked[0], checked[1]), 1)
     return counts
 
 
@@ -126,45 +157,89 @@ class CLIError(Exception):
     """
 
     def __init__(self, message, code=1):
+        if not isinstance(message, str):
+            raise TypeError(f"message must be a str, got {type(message).__name__}")
+        if isinstance(code, bool) or code not in (1, 2):
+            raise ValueError(f"code must be 1 (a failed run) or 2 (bad arguments), got {code!r}")
         super().__init__(message)
         self.code = code
+
+
+def _as_path(name, path):
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise TypeError(f"{name} must be a file name (a non-empty str or os.PathLike), got {path!r}")
+    return Path(path)
 
 
 def save_model(model, path, info):
     """Write the parameters and ``info`` (the model's name, loss, dtype, ...) to one .npz file.
 
+    The file is written under a temporary name and renamed, so a failed write leaves nothing behind.
     Formula: none (writes a file).
     Shapes: none (no arrays).
     """
-    arrays = {name: np.asarray(p) for name, p in model.params.items()}
-    arrays["cnnlit_info"] = np.array(json.dumps(info))
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
+    params = getattr(model, "params", None)
+    if not isinstance(params, dict) or not params:
+        raise TypeError(f"model must have a non-empty params dict, got {type(model).__name__}")
+    if not isinstance(info, dict) or any(k not in info for k in ("model", "loss", "dtype")):
+        raise TypeError("info must be a dict that names at least the model, its loss and its dtype")
+    try:
+        text = json.dumps(info, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"info must hold only JSON values (str, numbers, lists, dicts): {exc}") from None
+    path = _as_path("path", path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
+    arrays = {name: np.asarray(p) for name, p in params.items()}
+    arrays["cnnlit_info"] = np.array(text)
+    part = path.with_name(path.name + ".part")
+    try:
+        with open(part, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def load_model(path):
-    """(model, info) from a file written by save_model; CLIError if it is not one.
+    """(model, info) from a file written by save_model.
 
+    The file is read without pickle. FileNotFoundError if it does not exist; ValueError, naming
+    the file, if it is not a model file or its arrays are missing, extra, mis-shaped, of another
+    dtype or not finite. Nothing half-loaded is returned.
     Formula: none (reads a file).
     Shapes: none (no arrays).
     """
+    path = _as_path("path", path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        f = np.load(path, allow_pickle=False)
+        if not hasattr(f, "files"):
+            raise ValueError("a single array")
+        with f:
             stored = {name: f[name] for name in f.files}
-    except FileNotFoundError:
-        raise CLIError(f"{path}: no such model file") from None
-    except (OSError, ValueError, EOFError):
-        raise CLIError(f"{path}: not a cnnlit model file (not a NumPy .npz archive)") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        raise ValueError(f"{path}: not a cnnlit model file (not a NumPy .npz archive of plain arrays)") from None
     try:
         info = json.loads(str(stored.pop("cnnlit_info")))
-        model = build_model(info["model"], loss=info["loss"], dtype=np.dtype(info["dtype"]).type)
+        if not isinstance(info, dict):
+            raise TypeError("the description is not a JSON object")
+        model = build_model(info["model"], loss=info["loss"], dtype=check_dtype(info["dtype"]).type)
     except (KeyError, ValueError, TypeError) as exc:
-        raise CLIError(f"{path}: not a cnnlit model file (no valid model description: {exc})") from None
+        raise ValueError(f"{path}: not a cnnlit model file (no valid model description: {exc})") from None
+    missing, extra = sorted(set(model.params) - set(stored)), sorted(set(stored) - set(model.params))
+    if missing or extra:
+        raise ValueError(f"{path}: the file is damaged: parameters missing {missing}, unexpected {extra}")
     for name, p in model.params.items():
-        a = stored.get(name)
-        if a is None or a.shape != p.shape:
-            raise CLIError(f"{path}: parameter {name} is missing or has the wrong shape; the file is damaged")
-        p[...] = a
+        a = stored[name]
+        if a.shape != p.shape or a.dtype != p.dtype:
+            raise ValueError(f"{path}: the file is damaged: parameter {name} is {a.dtype} {a.shape}, "
+                             f"expected {p.dtype} {p.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{path}: the file is damaged: parameter {name} holds NaN or inf")
+    for name, p in model.params.items():
+        p[...] = stored[name]
     return model, info
 
 
@@ -172,17 +247,17 @@ def load_data(folder, dtype):
     """(X, T, X_test, y_test, description): full MNIST from ``folder`` (or $CNNLIT_DATA), else the subset.
 
     X (N, 1, 28, 28) and T (N, 10) for training, X_test (N_test, 1, 28, 28) of ``dtype`` and y_test (N_test,) int64.
-    Formula: none (loads data).
+    Formula: none (loads data). A missing or damaged folder raises load_mnist's FileNotFoundError or ValueError.
     """
+    if folder is not None:
+        folder = _as_path("folder", folder)
+    dtype = check_dtype(dtype).type
     folder = folder or os.environ.get("CNNLIT_DATA") or None
     if folder is None:
         X, T = load_digits("train", dtype=dtype)
         Xt, yt = load_digits("test", one_hot_targets=False, dtype=dtype)
         return X, T, Xt, yt, "the embedded subset"
-    try:
-        mnist = load_mnist(folder)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
-        raise CLIError(str(exc).split(". ")[0] + " (see --data)") from None
+    mnist = load_mnist(folder)
     X = mnist.X_train.reshape(-1, 1, 28, 28).astype(dtype) / dtype(255)
     Xt = mnist.X_test.reshape(-1, 1, 28, 28).astype(dtype) / dtype(255)
     return X, one_hot(mnist.y_train, dtype=dtype), Xt, mnist.y_test.astype(np.int64), f"MNIST from {folder}"
@@ -194,19 +269,19 @@ def _as_grey(path, a):
     if a.ndim == 3 and a.shape[2] in (3, 4):
         rgb = a[:, :, :3].astype(np.float64)
         if np.ptp(rgb, axis=2).max() > 0.02 * (255 if a.dtype == np.uint8 else 1):
-            raise CLIError(f"{path}: a colour image; cnnlit needs a grey image of a digit")
+            raise ValueError(f"{path}: a colour image; cnnlit needs a grey image of a digit")
         a = rgb.mean(axis=2).astype(a.dtype) if a.dtype == np.uint8 else rgb.mean(axis=2)
     if a.ndim == 3 and a.shape[0] == 1:
         a = a[0]
     if a.ndim != 2 or a.shape != (28, 28):
-        raise CLIError(f"{path}: the image has shape {a.shape}; cnnlit needs 28x28 pixels")
+        raise ValueError(f"{path}: the image has shape {a.shape}; cnnlit needs 28x28 pixels")
     if a.dtype == np.uint8:
         return a.astype(np.float64) / 255.0
     if a.dtype.kind not in "iuf" or not np.all(np.isfinite(a)):
-        raise CLIError(f"{path}: the pixels must be finite numbers, got dtype {a.dtype}")
+        raise ValueError(f"{path}: the pixels must be finite numbers, got dtype {a.dtype}")
     a = a.astype(np.float64)
     if a.min() < 0 or a.max() > 255:
-        raise CLIError(f"{path}: pixel values must lie in 0..1 or 0..255, got {a.min():g}..{a.max():g}")
+        raise ValueError(f"{path}: pixel values must lie in 0..1 or 0..255, got {a.min():g}..{a.max():g}")
     return a / 255.0 if a.max() > 1 else a
 
 
@@ -214,25 +289,24 @@ def read_image(path):
     """A digit as (28, 28) floats in [0, 1], white on black, from a PNG or .npy file.
 
     A dark digit on a light background (the border brighter than mid-grey) is inverted.
+    FileNotFoundError if there is no such file; ValueError, naming the file, for anything else.
     Formula: none (reads an image).
     """
-    path = Path(path)
+    path = _as_path("path", path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such image file")
     if path.suffix.lower() == ".npy":
         try:
             a = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise CLIError(f"{path}: no such image file") from None
         except (OSError, ValueError, EOFError):
-            raise CLIError(f"{path}: not a readable .npy array of numbers") from None
+            raise ValueError(f"{path}: not a readable .npy array of numbers") from None
     else:
         from PIL import Image, UnidentifiedImageError
         try:
             with Image.open(path) as im:
                 a = np.asarray(im.convert("L") if im.mode in ("P", "1", "I", "I;16", "LA") else im)
-        except FileNotFoundError:
-            raise CLIError(f"{path}: no such image file") from None
         except (OSError, UnidentifiedImageError):
-            raise CLIError(f"{path}: not an image cnnlit can read (give a PNG or a .npy file)") from None
+            raise ValueError(f"{path}: not an image cnnlit can read (give a PNG or a .npy file)") from None
     x = _as_grey(path, a)
     border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
     return 1.0 - x if border.mean() > 0.5 else x
@@ -248,6 +322,17 @@ class Progress:
     """
 
     def __init__(self, optimizer, total, label, stream=None, width=24, every=0.2):
+        if not (callable(getattr(optimizer, "check", None)) and callable(getattr(optimizer, "step", None))):
+            raise TypeError(f"optimizer must have methods check(model) and step(model, X, T), got {type(optimizer).__name__}")
+        for name, v in (("total", total), ("width", width)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        if stream is not None and not (callable(getattr(stream, "write", None)) and callable(getattr(stream, "flush", None))):
+            raise TypeError(f"stream must be a text stream with write and flush, got {type(stream).__name__}")
+        if isinstance(every, bool) or not isinstance(every, numbers.Real) or not (np.isfinite(every) and every >= 0):
+            raise ValueError(f"every must be a finite number of seconds >= 0, got {every!r}")
         self.optimizer, self.total, self.label = optimizer, total, label
         self.stream = sys.stderr if stream is None else stream
         self.width, self.every = width, every
@@ -274,11 +359,34 @@ class Progress:
 
 
 # -- book/08_digits.md, cell 12 -------------------------------------------
+def _namespace(a, *names):
+    """Check that ``a`` is what make_parser().parse_args() returns for a command."""
+    if not isinstance(a, argparse.Namespace):
+        raise TypeError(f"a must be the argparse.Namespace that make_parser().parse_args() returns, "
+                        f"got {type(a).__name__}")
+    missing = [n for n in names if not hasattr(a, n)]
+    if missing:
+        raise ValueError(f"a lacks the arguments {missing} of this command")
+
+
+def _user_error(call, *args, first_sentence=False, hint=""):
+    """call(*args), with the errors of a user's files and folders turned into a CLIError (exit code 1)."""
+    try:
+        return call(*args)
+    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+        text = str(exc).split(". ")[0] if first_sentence else str(exc)
+        raise CLIError(text + hint) from None
+
+
 def cmd_train(a):
     """``cnnlit train``: train one of MODELS on the digits, print its test error, save it if asked.
 
     Returns the exit code 0. Formula: none (a command). Shapes: none (no arrays).
     """
+    _namespace(a, "model", "data", "epochs", "batch_size", "lr", "decay", "loss", "dtype", "seed", "limit",
+               "save", "quiet")
+    if a.model not in MODELS:
+        raise ValueError(f"a.model must be one of {', '.join(MODELS)}, got {a.model!r}")
     spec = MODELS[a.model]
     loss = a.loss or spec["loss"]
     lr = spec["lr"] if a.lr is None else a.lr
@@ -287,9 +395,11 @@ def cmd_train(a):
     epochs = spec["epochs"] if a.epochs is None else a.epochs
     decay = spec["decay"] if a.decay is None else a.decay
     dtype = np.dtype(a.dtype).type
-    X, T, Xt, yt, where = load_data(a.data, dtype)
+    X, T, Xt, yt, where = _user_error(load_data, a.data, dtype, first_sentence=True, hint=" (see --data)")
     if a.limit is not None:
         X, T = X[:a.limit], T[:a.limit]
+    if a.save and not Path(a.save).parent.is_dir():
+        raise CLIError(f"cannot write {a.save}: the folder {Path(a.save).parent} does not exist", 2)
     if a.batch_size > len(X):
         raise CLIError(f"--batch-size {a.batch_size} is larger than the training set ({len(X)} digits)", 2)
     model = build_model(a.model, loss=loss, rng=a.seed, dtype=dtype)
@@ -325,8 +435,10 @@ def cmd_evaluate(a):
 
     Returns the exit code 0. Formula: none (a command). Shapes: none (no arrays).
     """
-    model, info = load_model(a.model_file)
-    X, T, Xt, yt, where = load_data(a.data, np.dtype(info["dtype"]).type)
+    _namespace(a, "model_file", "data")
+    model, info = _user_error(load_model, a.model_file)
+    X, T, Xt, yt, where = _user_error(load_data, a.data, np.dtype(info["dtype"]).type, first_sentence=True,
+                                      hint=" (see --data)")
     predicted = model.classify(Xt)
     wrong = int(np.sum(predicted != yt))
     print(f"{a.model_file}: {info['model']}, {info['loss']} error, trained {info.get('epochs', '?')} epoch(s) "
@@ -346,9 +458,10 @@ def cmd_predict(a):
 
     Returns the exit code 0. Formula: none (a command). Shapes: none (no arrays).
     """
-    model, info = load_model(a.model_file)
+    _namespace(a, "model_file", "images")
+    model, info = _user_error(load_model, a.model_file)
     dtype = np.dtype(info["dtype"]).type
-    images = np.stack([read_image(p) for p in a.images]).astype(dtype)[:, None]
+    images = np.stack([_user_error(read_image, p) for p in a.images]).astype(dtype)[:, None]
     s = scores(model, images)
     kind = "probabilities" if info["loss"] == "cross-entropy" else "outputs"
     w = max(5, *(len(str(p)) for p in a.images))
@@ -427,6 +540,8 @@ def main(argv=None):
     Formula: none (the program).
     Shapes: none (no arrays).
     """
+    if argv is not None and not (isinstance(argv, (list, tuple)) and all(isinstance(v, str) for v in argv)):
+        raise TypeError(f"argv must be a list of str (the arguments after the program's name) or None, got {argv!r}")
     args = make_parser().parse_args(argv)
     try:
         return args.run(args)

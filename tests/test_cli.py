@@ -156,6 +156,20 @@ def test_unreadable_model_files_exit_1(model_file, tmp_path, capsys):
         assert_user_error(InProcess([*cmd, tmp_path / "missing.npz", *extra], capsys), 1, "no such model file")
         assert_user_error(InProcess([*cmd, junk, *extra], capsys), 1, "not a cnnlit model file")
         assert_user_error(InProcess([*cmd, plain, *extra], capsys), 1, "not a cnnlit model file")
+    with np.load(model_file) as f:
+        stored = {k: f[k] for k in f.files}
+    for label, change in (("extra", {"k9": np.zeros(2, np.float32)}), ("mis-typed", {"W6": stored["W6"].astype(float)}),
+                          ("nan", {"b6": np.full_like(stored["b6"], np.nan)})):
+        damaged = tmp_path / f"{label}.npz"
+        np.savez(damaged, **{**stored, **change})
+        assert_user_error(InProcess(["evaluate", damaged], capsys), 1, "cnnlit evaluate: error:", str(damaged),
+                          "the file is damaged")
+
+
+def test_save_into_a_missing_folder_fails_before_training(tmp_path, capsys):
+    r = InProcess(["train", "--limit", 600, "--save", tmp_path / "nowhere" / "m.npz"], capsys)
+    assert_user_error(r, 2, "cnnlit train: error: cannot write", "does not exist")
+    assert "test error" not in r.stdout
 
 
 def test_bad_images_exit_1(model_file, tmp_path, capsys):
