@@ -419,7 +419,7 @@ def test_error_gradients_and_curvature(N, c, scale, onehot, seed):
 
 
 @examples(25)
-@given(n_in=st.integers(1, 6), n_out=st.integers(1, 4), scale=st.sampled_from([0.01, 0.5, 2.0, 5.0]),
+@given(n_in=st.integers(1, 6), n_out=st.integers(1, 4), scale=st.sampled_from([0.01, 0.5, 2.0, 8.0]),
        p=st.sampled_from([0.25, 0.5, 0.8, 1.0]), seed=SEEDS)
 def test_penalty_gradients_n10_n14(n_in, n_out, scale, p, seed):
     """The sparsity penalties of chapter 6 depend on c only through alpha = softmax(c), so their gradients
@@ -608,6 +608,21 @@ def test_conv2_identities(P, Q, R, S, seed):
         lhs, rhs = np.sum(valid * y), np.sum(x * conv2(y, rot180(k), "full"))
         assert abs(lhs - rhs) <= 1e-12 * np.abs(x).sum() * np.abs(k).sum() * np.abs(y).max()
         close(conv2(x.astype(np.float32), k.astype(np.float32)), valid, 1e-5)
+
+
+@examples(12)
+@given(cfg=combine_configs(), N=st.integers(1, 2), seed=SEEDS)
+def test_combine_is_conv_with_kernels_alpha_k(cfg, N, seed):
+    """U3.3a with one kernel per pair (or k_i shared over j) is U3.1a with full connection and the
+    kernels alpha_ij k_ij, alpha = softmax(c) (U3.3c): Combine's output equals such a Conv's."""
+    rng = np.random.default_rng(seed)
+    comb = Combine(**cfg, rng=seed)
+    set_params(comb, random_params(comb, rng, 1.0))
+    conv = Conv(cfg["in_shape"], cfg["n_out"], cfg["kernel_size"], cfg["activation"], rng=0)
+    conv.k[...] = comb.alpha[:, :, None, None] * comb.pair_kernels()
+    conv.b[...] = comb.b
+    x = rng.normal(size=(N,) + cfg["in_shape"])
+    close(comb.forward(x), conv.forward(x), F64_TOL)
 
 
 @examples(20)
