@@ -6,7 +6,35 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+import os  # noqa: E402
+
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Hypothesis profiles. "ci" (the default) is reproducible: every run tries the same examples,
+# derived from each test's own code (derandomize), with no time limit per example (the machine may
+# be busy) and no example database written to disk; a failure prints the blob that replays it
+# (@reproduce_failure). "dev" tries ten times as many fresh random examples and keeps a database
+# of failures in .hypothesis/. Choose with HYPOTHESIS_PROFILE=dev pytest ... . A test's own
+# @settings(max_examples=...) overrides the profile's count; tests/test_properties.py scales its
+# counts with the profile instead (see its `examples`).
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=20,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev",
+    max_examples=200,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,8 @@
-"""cnnlit.combine outside the book: the softmax and N8-N10, fast == faithful (properties), the
-gradient check, the builders and bad input."""
+"""cnnlit.combine outside the book: the softmax at fixed points, fast == faithful in float32, the
+gradient check, the builders and bad input. The properties (softmax columns, N8-N10, fast == faithful,
+U3.3a as U3.1a with kernels alpha k) are in tests/test_properties.py."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from cnnlit.combine import (
     KERNELS,
@@ -16,7 +15,6 @@ from cnnlit.combine import (
     softmax_backward,
     softmax_jacobian,
 )
-from cnnlit.conv import Conv
 from cnnlit.fast import FastNetwork, fast_toolbox_cnn
 from cnnlit.gradcheck import check_gradients
 from cnnlit.subsample import toolbox_cnn
@@ -37,17 +35,6 @@ def close(a, b, tol):
 
 # --- the softmax, N8, N10 -------------------------------------------------------------------
 
-@settings(max_examples=30, deadline=None, derandomize=True)
-@given(st.integers(1, 6), st.integers(1, 4), st.integers(0, 2**16))
-def test_softmax_columns_are_distributions(C, J, seed):
-    c = np.random.default_rng(seed).normal(scale=3.0, size=(C, J))
-    a = softmax(c)
-    assert a.shape == (C, J)
-    assert np.all((a > 0) & (a <= 1))                                   # U3.3b
-    np.testing.assert_allclose(a.sum(axis=0), 1.0, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(softmax(c + np.arange(J)), a, rtol=1e-14, atol=1e-300)  # a constant per column changes nothing
-    np.testing.assert_allclose(softmax(c[:, 0]), a[:, 0], rtol=1e-15)
-
 
 def test_softmax_does_not_overflow():
     a = softmax(np.array([[1000.0, -1000.0], [0.0, -1001.0]]))
@@ -55,101 +42,7 @@ def test_softmax_does_not_overflow():
     np.testing.assert_allclose(a, [[1.0, 1 / (1 + np.exp(-1))], [0.0, np.exp(-1) / (1 + np.exp(-1))]], atol=1e-15)
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
-@given(st.integers(1, 7), st.integers(0, 2**16))
-def test_softmax_jacobian_matches_finite_differences(C, seed):
-    c = np.random.default_rng(seed).normal(size=C)
-    J = softmax_jacobian(softmax(c))
-    eps = 1e-5
-    numeric = np.empty((C, C))
-    for i in range(C):
-        e = np.zeros(C)
-        e[i] = eps
-        numeric[:, i] = (softmax(c + e) - softmax(c - e)) / (2 * eps)   # column i: d alpha / d c_i
-    np.testing.assert_allclose(J, numeric, atol=1e-10)
-    np.testing.assert_allclose(J, J.T, atol=0)
-    np.testing.assert_allclose(J.sum(axis=0), 0.0, atol=1e-15)          # the alphas keep summing to 1
-
-
-@settings(max_examples=30, deadline=None, derandomize=True)
-@given(st.integers(1, 6), st.integers(1, 4), st.integers(0, 2**16))
-def test_softmax_backward_is_the_jacobian_transposed(C, Jn, seed):
-    rng = np.random.default_rng(seed)
-    a = softmax(rng.normal(size=(C, Jn)))
-    g = rng.normal(size=(C, Jn))
-    got = softmax_backward(a, g)                                        # N10
-    for j in range(Jn):
-        np.testing.assert_allclose(got[:, j], softmax_jacobian(a[:, j]).T @ g[:, j], atol=1e-14)   # N9
-    np.testing.assert_allclose(got.sum(axis=0), 0.0, atol=1e-13)
-
-
 # --- fast == faithful -----------------------------------------------------------------------
-
-@st.composite
-def combine_cases(draw):
-    C = draw(st.integers(1, 4))
-    J = draw(st.integers(1, 4))
-    R = draw(st.integers(1, 4))
-    S = draw(st.integers(1, 4))
-    H = draw(st.integers(R, R + 4))
-    W = draw(st.integers(S, S + 4))
-    N = draw(st.integers(1, 3))
-    act = draw(st.sampled_from(["sigmoid", "tanh", "identity"]))
-    kernels = draw(st.sampled_from(KERNELS))
-    seed = draw(st.integers(0, 2**16))
-    return C, J, (R, S), (H, W), N, act, kernels, seed
-
-
-def _perturbed_pair(case):
-    C, J, ks, (H, W), N, act, kernels, seed = case
-    slow = Combine((C, H, W), J, ks, act, kernels, rng=seed)
-    fast = FastCombine((C, H, W), J, ks, act, kernels, rng=seed)
-    for name in ("c", "k", "b"):
-        assert np.array_equal(slow.params[name], fast.params[name]), name
-    rng = np.random.default_rng(seed)
-    for name, p in slow.params.items():
-        new = p + rng.normal(size=p.shape)
-        slow.params[name][...] = new
-        fast.params[name][...] = new
-    x = rng.normal(size=(N, C, H, W))
-    g = rng.normal(size=(N,) + slow.out_shape)
-    return slow, fast, x, g
-
-
-@settings(max_examples=40, deadline=None, derandomize=True)
-@given(combine_cases())
-def test_fast_combine_equals_faithful(case):
-    slow, fast, x, g = _perturbed_pair(case)
-    close(fast.forward(x), slow.forward(x), F64_TOL)
-    close(fast.backward(g), slow.backward(g), F64_TOL)
-    for name in ("c", "k", "b"):
-        close(fast.grads[name], slow.grads[name], F64_TOL)
-    close(fast.dE_dalpha, slow.dE_dalpha, F64_TOL)
-    close(fast.delta, slow.delta, F64_TOL)
-
-
-@settings(max_examples=15, deadline=None, derandomize=True)
-@given(combine_cases())
-def test_fast_combine_without_input_grad(case):
-    slow, fast, x, g = _perturbed_pair(case)
-    slow.forward(x)
-    slow.backward(g)
-    fast.forward(x)
-    assert fast.backward(g, input_grad=False) is None
-    for name in ("c", "k", "b"):
-        close(fast.grads[name], slow.grads[name], F64_TOL)
-
-
-@settings(max_examples=20, deadline=None, derandomize=True)
-@given(combine_cases())
-def test_combine_is_conv_with_kernels_alpha_k(case):
-    """U3.3a with k_ij is U3.1a with the kernels alpha_ij k_ij (full connection)."""
-    C, J, ks, (H, W), N, act, kernels, seed = case
-    slow, _, x, _ = _perturbed_pair(case)
-    conv = Conv((C, H, W), J, ks, act, rng=0)
-    conv.k[...] = slow.alpha[:, :, None, None] * slow.pair_kernels()
-    conv.b[...] = slow.b
-    close(slow.forward(x), conv.forward(x), F64_TOL)
 
 
 def test_fast_combine_float32():

@@ -1,9 +1,8 @@
-"""cnnlit.conv outside the book: bad input, conv2 against SciPy, the layer's gradients and properties."""
+"""cnnlit.conv outside the book: bad input, the rot180 identities and the layer at fixed examples (conv2 against
+SciPy and the other properties are in tests/test_properties.py)."""
 import numpy as np
 import pytest
 import scipy.signal
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from cnnlit.conv import Conv, conv2, lenet5_c3_table, rot180
 from cnnlit.dense import Network
@@ -57,21 +56,7 @@ def test_rot180_needs_two_axes():
     check_message(err, ["k", "2 dimensions", "(3,)"])
 
 
-# --- conv2 and rot180: properties ---------------------------------------------------------
-
-@settings(max_examples=60, deadline=None, derandomize=True)
-@given(
-    P=st.integers(1, 9), Q=st.integers(1, 9), dr=st.integers(0, 8), ds=st.integers(0, 8),
-    seed=st.integers(0, 2**31 - 1), mode=st.sampled_from(["valid", "full"]),
-)
-def test_conv2_matches_scipy(P, Q, dr, ds, seed, mode):
-    # 'valid' needs a kernel no larger than the map; 'full' takes any kernel up to 9 x 9.
-    R, S = (max(1, P - dr), max(1, Q - ds)) if mode == "valid" else (1 + dr, 1 + ds)
-    rng = np.random.default_rng(seed)
-    x, k = rng.normal(size=(P, Q)), rng.normal(size=(R, S))
-    ours, ref = conv2(x, k, mode), scipy.signal.convolve2d(x, k, mode=mode)
-    assert ours.shape == ref.shape
-    assert np.max(np.abs(ours - ref)) < 1e-12
+# --- conv2 and rot180: fixed examples (the properties are in tests/test_properties.py) -----
 
 
 def test_rot180_identities():

@@ -1,29 +1,22 @@
-"""cnnlit.fast outside the book: fast == faithful (properties), float32, bad input, the builders."""
+"""cnnlit.fast outside the book: fast == faithful at full size, bad input, the builders. The properties
+(fast == faithful for every layer and network, float32, im2col/col2im, down/up blocks) are in
+tests/test_properties.py."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from cnnlit.conv import Conv
 from cnnlit.data import one_hot
-from cnnlit.dense import Dense
 from cnnlit.fast import (
     FastConv,
     FastDense,
     FastNetwork,
     FastSubsample,
-    col2im,
-    down_blocks,
     fast_paper_cnn,
     fast_toolbox_cnn,
-    im2col,
-    up_blocks,
 )
 from cnnlit.gradcheck import check_gradients
-from cnnlit.subsample import Subsample, down, paper_cnn, toolbox_cnn, up
+from cnnlit.subsample import toolbox_cnn
 
 F64_TOL = 1e-12   # float64: fast and faithful agree to this, relative to the largest entry
-F32_TOL = 2e-4    # float32 fast against float64 faithful, relative to the largest entry
 
 
 def close(a, b, tol):
@@ -36,156 +29,7 @@ def close(a, b, tol):
     return err
 
 
-def perturb(nets, rng, scale=0.3):
-    """Move every parameter away from its initial value, identically in every net."""
-    for name, p in nets[0].params.items():
-        new = p + scale * rng.normal(size=p.shape)
-        if name.startswith("k"):
-            new[p == 0] = 0.0   # keep unconnected kernel slots at zero
-        for net in nets:
-            net.params[name] = new
-
-
-# --- fast == faithful, layer by layer -------------------------------------------------------
-
-@st.composite
-def conv_cases(draw):
-    C = draw(st.integers(1, 4))
-    J = draw(st.integers(1, 4))
-    R = draw(st.integers(1, 4))
-    S = draw(st.integers(1, 4))
-    H = draw(st.integers(R, R + 5))
-    W = draw(st.integers(S, S + 5))
-    N = draw(st.integers(1, 3))
-    table = np.array(draw(st.lists(st.booleans(), min_size=C * J, max_size=C * J))).reshape(C, J)
-    table[draw(st.integers(0, C - 1)), :] = True   # every output map keeps at least one input
-    act = draw(st.sampled_from(["sigmoid", "tanh", "identity"]))
-    seed = draw(st.integers(0, 2**16))
-    return C, J, (R, S), (H, W), N, table, act, seed
-
-
-@settings(max_examples=40, deadline=None, derandomize=True)
-@given(conv_cases())
-def test_fast_conv_equals_faithful(case):
-    C, J, ks, (H, W), N, table, act, seed = case
-    slow = Conv((C, H, W), J, ks, act, table, rng=seed)
-    fast = FastConv((C, H, W), J, ks, act, table, rng=seed)
-    assert np.array_equal(slow.k, fast.k) and np.array_equal(slow.b, fast.b)
-    rng = np.random.default_rng(seed)
-    b = rng.normal(size=J)
-    slow.b[...] = b
-    fast.b[...] = b
-    x = rng.normal(size=(N, C, H, W))
-    g = rng.normal(size=(N,) + slow.out_shape)
-    close(fast.forward(x), slow.forward(x), F64_TOL)
-    close(fast.backward(g), slow.backward(g), F64_TOL)
-    for name in ("k", "b"):
-        close(fast.grads[name], slow.grads[name], F64_TOL)
-    assert not fast.grads["k"][~table].any()
-
-
-@settings(max_examples=40, deadline=None, derandomize=True)
-@given(
-    C=st.integers(1, 4), h=st.integers(1, 4), w=st.integers(1, 4), m=st.integers(1, 4), N=st.integers(1, 3),
-    trainable=st.booleans(), act=st.sampled_from([None, "sigmoid", "tanh"]), seed=st.integers(0, 2**16),
-)
-def test_fast_subsample_equals_faithful(C, h, w, m, N, trainable, act, seed):
-    shape = (C, h * m, w * m)
-    slow = Subsample(shape, m, act, trainable)
-    fast = FastSubsample(shape, m, act, trainable)
-    rng = np.random.default_rng(seed)
-    if trainable:
-        for name in ("beta", "b"):
-            v = rng.normal(size=C)
-            slow.params[name][...] = v
-            fast.params[name][...] = v
-    x = rng.normal(size=(N,) + shape)
-    g = rng.normal(size=(N, C, h, w))
-    close(fast.forward(x), slow.forward(x), F64_TOL)
-    close(fast.backward(g), slow.backward(g), F64_TOL)
-    for name in slow.grads:
-        close(fast.grads[name], slow.grads[name], F64_TOL)
-
-
-@settings(max_examples=20, deadline=None, derandomize=True)
-@given(n_in=st.integers(1, 20), n_out=st.integers(1, 10), N=st.integers(1, 5), seed=st.integers(0, 2**16))
-def test_fast_dense_equals_faithful(n_in, n_out, N, seed):
-    slow, fast = Dense(n_in, n_out, rng=seed), FastDense(n_in, n_out, rng=seed)
-    rng = np.random.default_rng(seed)
-    x, g = rng.normal(size=(N, n_in)), rng.normal(size=(N, n_out))
-    close(fast.forward(x), slow.forward(x), F64_TOL)
-    close(fast.backward(g), slow.backward(g), F64_TOL)
-    for name in ("W", "b"):
-        close(fast.grads[name], slow.grads[name], F64_TOL)
-
-
 # --- whole networks ------------------------------------------------------------------------
-
-@st.composite
-def net_cases(draw):
-    m = draw(st.integers(1, 3))
-    R = draw(st.integers(1, 4))
-    s2 = draw(st.integers(1, 3))            # the second pooled map size
-    c2 = s2 * m + R - 1                     # the first pooled map size
-    input_size = c2 * m + R - 1
-    maps = (draw(st.integers(1, 4)), draw(st.integers(1, 5)))
-    n_classes = draw(st.integers(2, 6))
-    paper = draw(st.booleans())
-    table = None
-    if paper and draw(st.booleans()):
-        table = np.array(draw(st.lists(st.booleans(), min_size=maps[0] * maps[1], max_size=maps[0] * maps[1])))
-        table = table.reshape(maps)
-        table[0, :] = True
-    N = draw(st.integers(1, 4))
-    seed = draw(st.integers(0, 2**16))
-    return dict(input_size=input_size, kernel_size=R, maps=maps, n_classes=n_classes), m, paper, table, N, seed
-
-
-def build_pair(kw, m, paper, table, seed, dtype=np.float64):
-    if paper:
-        return (paper_cnn(m=m, connections=table, rng=seed, **kw),
-                fast_paper_cnn(m=m, connections=table, rng=seed, dtype=dtype, **kw))
-    return toolbox_cnn(m=m, rng=seed, **kw), fast_toolbox_cnn(m=m, rng=seed, dtype=dtype, **kw)
-
-
-@settings(max_examples=30, deadline=None, derandomize=True)
-@given(net_cases())
-def test_fast_network_equals_faithful(case):
-    kw, m, paper, table, N, seed = case
-    slow, fast = build_pair(kw, m, paper, table, seed)
-    assert list(slow.params) == list(fast.params)
-    for name in slow.params:               # the same initialization for the same seed
-        assert np.array_equal(slow.params[name], fast.params[name]), name
-    rng = np.random.default_rng(seed)
-    perturb([slow, fast], rng)
-    X = rng.uniform(size=(N, 1, kw["input_size"], kw["input_size"]))
-    T = one_hot(rng.integers(0, kw["n_classes"], size=N), kw["n_classes"])
-    close(fast.predict(X), slow.predict(X), F64_TOL)
-    assert abs(fast.loss(X, T) - slow.loss(X, T)) <= F64_TOL * abs(slow.loss(X, T))
-    g_slow, g_fast = slow.gradients(X, T), fast.gradients(X, T)
-    for name in g_slow:
-        close(g_fast[name], g_slow[name], F64_TOL)
-    dy = fast.predict(X) - T
-    close(fast.backward(dy), slow.backward(slow.predict(X) - T), F64_TOL)   # the input sensitivity
-
-
-@settings(max_examples=15, deadline=None, derandomize=True)
-@given(net_cases())
-def test_fast_float32_close_to_faithful(case):
-    kw, m, paper, table, N, seed = case
-    slow, fast = build_pair(kw, m, paper, table, seed, dtype=np.float32)
-    rng = np.random.default_rng(seed)
-    perturb([slow, fast], rng)
-    assert all(p.dtype == np.float32 for p in fast.params.values())
-    X = rng.uniform(size=(N, 1, kw["input_size"], kw["input_size"]))
-    T = one_hot(rng.integers(0, kw["n_classes"], size=N), kw["n_classes"])
-    y = fast.predict(X.astype(np.float32))
-    assert y.dtype == np.float32
-    close(y, slow.predict(X), F32_TOL)
-    g_slow, g_fast = slow.gradients(X, T), fast.gradients(X.astype(np.float32), T.astype(np.float32))
-    for name in g_slow:
-        assert g_fast[name].dtype == np.float32
-        close(g_fast[name], g_slow[name], F32_TOL)
 
 
 def test_full_size_toolbox_net_equals_faithful():
@@ -208,30 +52,6 @@ def test_fast_gradients_match_finite_differences():
     T = one_hot(rng.integers(0, 5, size=3), 5)
     errors = check_gradients(net, X, T, eps=1e-4, max_entries=20)
     assert max(errors.values()) < 1e-7, errors
-
-
-# --- the building blocks -------------------------------------------------------------------
-
-@settings(max_examples=25, deadline=None, derandomize=True)
-@given(C=st.integers(1, 3), R=st.integers(1, 4), S=st.integers(1, 4), dh=st.integers(0, 4), dw=st.integers(0, 4),
-       N=st.integers(1, 3), seed=st.integers(0, 2**16))
-def test_col2im_is_the_adjoint_of_im2col(C, R, S, dh, dw, N, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(C, R + dh, S + dw, N))
-    Y = rng.normal(size=(C * R * S, (dh + 1) * (dw + 1) * N))
-    lhs = np.sum(im2col(x, R, S) * Y)
-    rhs = np.sum(x * col2im(Y, x.shape[:3], R, S))
-    assert abs(lhs - rhs) <= 1e-12 * (abs(lhs) + np.abs(x).sum() * np.abs(Y).max())
-
-
-@settings(max_examples=25, deadline=None, derandomize=True)
-@given(C=st.integers(1, 3), h=st.integers(1, 4), w=st.integers(1, 4), m=st.integers(1, 4), N=st.integers(1, 3))
-def test_down_up_blocks_equal_down_up(C, h, w, m, N):
-    x = np.random.default_rng(m).normal(size=(C, h * m, w * m, N))
-    ref = down(x.transpose(3, 0, 1, 2), m).transpose(1, 2, 3, 0)
-    assert np.allclose(down_blocks(x, m), ref, rtol=1e-13, atol=1e-13)
-    y = x[:, :h, :w]
-    assert np.array_equal(up_blocks(y, m), up(y.transpose(3, 0, 1, 2), m).transpose(1, 2, 3, 0))
 
 
 def test_unconnected_slots_stay_zero_under_training():

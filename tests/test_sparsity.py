@@ -1,13 +1,12 @@
-"""cnnlit.sparsity outside the book: the paper's penalty is constant, the repaired penalties'
-gradients (properties), the Penalized model contract, and bad input."""
+"""cnnlit.sparsity outside the book: the paper's penalty at p = 1, the penalties at corners and centre,
+the Penalized model contract, and bad input. The gradient properties (N10, N14, finite differences) are
+in tests/test_properties.py."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from cnnlit.combine import fast_combine_cnn, softmax, softmax_backward
+from cnnlit.combine import fast_combine_cnn
 from cnnlit.fast import fast_toolbox_cnn
-from cnnlit.gradcheck import check_gradients, numerical_gradient, rel_error
+from cnnlit.gradcheck import check_gradients
 from cnnlit.sparsity import (
     EntropyPenalty,
     L1Penalty,
@@ -19,75 +18,13 @@ from cnnlit.sparsity import (
     entropy,
 )
 
-PROPS = settings(max_examples=30, deadline=None, derandomize=True)
-
-
-@st.composite
-def c_arrays(draw):
-    n_in = draw(st.integers(1, 6))
-    n_out = draw(st.integers(1, 5))
-    scale = draw(st.sampled_from([0.01, 0.3, 1.0, 3.0, 8.0]))
-    seed = draw(st.integers(0, 2**31 - 1))
-    return np.random.default_rng(seed).normal(scale=scale, size=(n_in, n_out))
-
-
-PENALTIES = st.sampled_from([EntropyPenalty(), LpPenalty(0.5), LpPenalty(0.25), LpPenalty(0.8)])
-
-
 # --- the paper's penalty ---------------------------------------------------------------------
-
-@PROPS
-@given(c_arrays())
-def test_l1_penalty_is_constant_and_its_gradient_zero(c):
-    l1 = L1Penalty()
-    assert abs(l1.value(c) - c.shape[1]) < 1e-12
-    assert np.abs(l1.grad(c)).max() < 1e-14
-    assert np.abs(numerical_gradient(l1.value, c)).max() < 1e-10
 
 
 def test_lp_at_p_one_is_the_paper_penalty():
     c = np.random.default_rng(0).normal(size=(5, 3))
     assert LpPenalty(1.0).value(c) == pytest.approx(L1Penalty().value(c), abs=1e-12)
     assert np.abs(LpPenalty(1.0).grad(c)).max() < 1e-14
-
-
-# --- the repaired penalties: gradients ---------------------------------------------------------
-
-@PROPS
-@given(c_arrays(), PENALTIES)
-def test_penalty_gradient_matches_finite_differences(c, pen):
-    g = pen.grad(c)
-    assert g.shape == c.shape
-    n = numerical_gradient(pen.value, c)
-    # The book's criterion, relative error below 1e-7, where the gradient is not tiny. Near uniform
-    # or one-hot columns the gradient itself tends to zero while the central difference keeps its
-    # O(eps^2) truncation error (about 1e-10 here), so there the error is bounded absolutely.
-    if np.abs(n).max() > 1e-2:
-        assert rel_error(g, n) < 1e-7
-    else:
-        assert np.abs(g - n).max() < 1e-9
-
-
-@PROPS
-@given(c_arrays(), PENALTIES)
-def test_penalty_gradient_is_n10_applied_to_dalpha(c, pen):
-    """The gradient through N8 equals combine.softmax_backward of dOmega/dalpha."""
-    alpha = softmax(c)
-    if isinstance(pen, EntropyPenalty):
-        d_alpha = -(np.log(alpha) + 1.0)
-    else:
-        d_alpha = pen.p * alpha ** (pen.p - 1.0)
-    if np.any(alpha < 1e-200):
-        return
-    np.testing.assert_allclose(pen.grad(c), softmax_backward(alpha, d_alpha), rtol=1e-9, atol=1e-12)
-
-
-@PROPS
-@given(c_arrays())
-def test_penalty_gradient_sums_to_zero_per_column(c):
-    """Adding a constant to a column of c changes no alpha: every gradient column sums to zero."""
-    for pen in (EntropyPenalty(), LpPenalty(0.5)):
-        assert np.abs(pen.grad(c).sum(axis=0)).max() < 1e-12
 
 
 def test_penalties_are_extreme_at_corners_and_centre():

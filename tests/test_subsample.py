@@ -1,8 +1,7 @@
-"""cnnlit.subsample outside the book: bad input, down/up properties, the two CNN builders."""
+"""cnnlit.subsample outside the book: bad input, down by a loop, the two CNN builders (the down/up
+properties are in tests/test_properties.py)."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from cnnlit.dense import Network
 from cnnlit.gradcheck import check_gradients, numerical_gradient, rel_error
@@ -159,27 +158,6 @@ def test_builders_refuse_sizes_that_do_not_divide(kwargs, words):
             build(**kwargs)
         for w in words:
             assert w in str(err.value), (w, str(err.value))
-
-
-# --- properties ---------------------------------------------------------------------------
-
-@settings(max_examples=40, deadline=None, derandomize=True)
-@given(
-    m=st.integers(1, 4),
-    p=st.integers(1, 4),
-    q=st.integers(1, 4),
-    lead=st.lists(st.integers(1, 3), max_size=2),
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_down_and_up_are_adjoint(m, p, q, lead, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=tuple(lead) + (m * p, m * q))
-    y = rng.normal(size=tuple(lead) + (p, q))
-    lhs, rhs = np.sum(down(x, m) * y), np.sum(x * up(y, m))
-    assert abs(lhs - rhs) <= 1e-10 * (1 + np.sum(np.abs(x)) * np.max(np.abs(y)))
-    assert np.allclose(down(up(y, m), m), m * m * y)
-    if not lead:
-        assert np.array_equal(up(y, m), np.kron(y, np.ones((m, m))))
 
 
 def test_down_matches_a_loop():
