@@ -202,3 +202,23 @@ def test_console_script_is_declared_and_runs(model_file):
         pytest.skip("the console script is not installed (pip install -e . writes it)")
     r = run("evaluate", model_file, command=[exe])
     assert r.returncode == 0 and "confusion matrix" in r.stdout
+
+
+def test_the_best_model_is_the_recorded_best_recipe():
+    """`cnnlit train --model best` trains the network and the rates of the recorded full-MNIST run
+    (benchmarks/results/repro_best_tanh.json, which chapter 8 reads)."""
+    import json
+
+    from cnnlit.cli import MODELS, build_model, make_parser
+    from cnnlit.train import SoftmaxCrossEntropy, softmax_cnn
+
+    run = json.loads((ROOT / "benchmarks" / "results" / "repro_best_tanh.json").read_text())["settings"]
+    spec = MODELS["best"]
+    assert spec["loss"] == "cross-entropy" and run["loss"] == "cross-entropy"
+    assert [spec["lr"] * spec["layer_scale"][ell] for ell in (2, 4, 6)] == run["layer_rates"]
+    assert run["batch_size"] == make_parser().parse_args(["train"]).batch_size
+    net, ref = build_model("best", rng=5), softmax_cnn(maps=tuple(run["maps"]), activation=run["activation"], rng=5,
+                                                     dtype=np.float32)
+    assert isinstance(net.loss_fn, SoftmaxCrossEntropy) and repr(net) == repr(ref)
+    assert all(np.array_equal(net.params[k], ref.params[k]) for k in ref.params)
+    assert np.isclose(spec["decay"] ** spec["epochs"], run["anneal_to"], rtol=0.05)
