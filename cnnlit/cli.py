@@ -34,8 +34,10 @@ import json
 import numbers
 import os
 import sys
+import tempfile
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -167,9 +169,22 @@ class CLIError(Exception):
 
 
 def _as_path(name, path):
-    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
-        raise TypeError(f"{name} must be a file name (a non-empty str or os.PathLike), got {path!r}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file name (a str or os.PathLike), got {path!r}")
+    if str(path) == "":
+        raise ValueError(f"{name} must be a non-empty file name, got ''")
     return Path(path)
+
+
+def _existing_file(path, kind):
+    """``path`` if it is a readable file; FileNotFoundError or ValueError naming it otherwise."""
+    if path.is_dir():
+        raise ValueError(f"{path}: a folder, not a {kind} file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such {kind} file")
+    if not os.access(path, os.R_OK):
+        raise ValueError(f"{path}: the {kind} file cannot be read (permission denied)")
+    return path
 
 
 def save_model(model, path, info):
@@ -191,15 +206,17 @@ def save_model(model, path, info):
     path = _as_path("path", path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{path}: a folder; path must name a file")
     arrays = {name: np.asarray(p) for name, p in params.items()}
     arrays["cnnlit_info"] = np.array(text)
-    part = path.with_name(path.name + ".part")
+    fd, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with open(part, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
         os.replace(part, path)
     finally:
-        part.unlink(missing_ok=True)
+        Path(part).unlink(missing_ok=True)
 
 
 def load_model(path):
@@ -211,19 +228,22 @@ def load_model(path):
     Formula: none (reads a file).
     Shapes: none (no arrays).
     """
-    path = _as_path("path", path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such model file")
+    path = _existing_file(_as_path("path", path), "model")
     try:
         f = np.load(path, allow_pickle=False)
         if not hasattr(f, "files"):
             raise ValueError("a single array")
         with f:
             stored = {name: f[name] for name in f.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        if not all(isinstance(v, np.ndarray) for v in stored.values()):
+            raise ValueError("a member that is not a NumPy array")
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError):
         raise ValueError(f"{path}: not a cnnlit model file (not a NumPy .npz archive of plain arrays)") from None
     try:
-        info = json.loads(str(stored.pop("cnnlit_info")))
+        text = stored.pop("cnnlit_info")
+        if text.ndim != 0 or text.dtype.kind != "U":
+            raise TypeError("cnnlit_info is not a single string")
+        info = json.loads(str(text))
         if not isinstance(info, dict):
             raise TypeError("the description is not a JSON object")
         model = build_model(info["model"], loss=info["loss"], dtype=check_dtype(info["dtype"]).type)
@@ -267,6 +287,8 @@ def load_data(folder, dtype):
 # -- book/08_digits.md, cell 8 -------------------------------------------
 def _as_grey(path, a):
     """A 2-D grey image in [0, 1] from a decoded array: 28x28, grey or RGB(A) with equal channels."""
+    if a.size == 0 or a.ndim not in (2, 3):
+        raise ValueError(f"{path}: the image has shape {a.shape}; cnnlit needs 28x28 pixels")
     if a.ndim == 3 and a.shape[2] in (3, 4):
         rgb = a[:, :, :3].astype(np.float64)
         if np.ptp(rgb, axis=2).max() > 0.02 * (255 if a.dtype == np.uint8 else 1):
@@ -293,9 +315,7 @@ def read_image(path):
     FileNotFoundError if there is no such file; ValueError, naming the file, for anything else.
     Formula: none (reads an image).
     """
-    path = _as_path("path", path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such image file")
+    path = _existing_file(_as_path("path", path), "image")
     if path.suffix.lower() == ".npy":
         try:
             a = np.load(path, allow_pickle=False)
@@ -305,7 +325,10 @@ def read_image(path):
         from PIL import Image, UnidentifiedImageError
         try:
             with Image.open(path) as im:
-                a = np.asarray(im.convert("L") if im.mode in ("P", "1", "I", "I;16", "LA") else im)
+                if im.mode in ("I", "I;16", "I;16B", "I;16L"):       # 16-bit grey: scale, don't clip
+                    a = np.asarray(im, dtype=np.float64) / 65535.0
+                else:
+                    a = np.asarray(im.convert("L") if im.mode in ("P", "1", "LA") else im)
         except (OSError, UnidentifiedImageError):
             raise ValueError(f"{path}: not an image cnnlit can read (give a PNG or a .npy file)") from None
     x = _as_grey(path, a)
@@ -374,7 +397,7 @@ def _user_error(call, *args, first_sentence=False, hint=""):
     """call(*args), with the errors of a user's files and folders turned into a CLIError (exit code 1)."""
     try:
         return call(*args)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+    except (FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as exc:
         text = str(exc).split(". ")[0] if first_sentence else str(exc)
         raise CLIError(text + hint) from None
 
@@ -399,8 +422,13 @@ def cmd_train(a):
     X, T, Xt, yt, where = _user_error(load_data, a.data, dtype, first_sentence=True, hint=" (see --data)")
     if a.limit is not None:
         X, T = X[:a.limit], T[:a.limit]
-    if a.save and not Path(a.save).parent.is_dir():
-        raise CLIError(f"cannot write {a.save}: the folder {Path(a.save).parent} does not exist", 2)
+    if a.save is not None:
+        folder = Path(a.save).parent
+        if not folder.is_dir():
+            raise CLIError(f"cannot write {a.save}: the folder {folder} does not exist", 2)
+        if Path(a.save).is_dir() or not os.access(folder, os.W_OK):
+            raise CLIError(f"cannot write {a.save}: " + ("it is a folder" if Path(a.save).is_dir() else
+                                                         f"the folder {folder} is not writable"), 2)
     if a.batch_size > len(X):
         raise CLIError(f"--batch-size {a.batch_size} is larger than the training set ({len(X)} digits)", 2)
     model = build_model(a.model, loss=loss, rng=a.seed, dtype=dtype)
@@ -419,7 +447,7 @@ def cmd_train(a):
               monitor=(X[:1], T[:1]), progress=False)
     wrong = int(np.sum(model.classify(Xt) != yt))
     print(f"test error: {100 * wrong / len(Xt):.2f}% ({wrong} of {len(Xt)} test digits)")
-    if a.save:
+    if a.save is not None:
         info = {"model": a.model, "loss": loss, "dtype": a.dtype, "epochs": epochs, "batch_size": a.batch_size,
                 "lr": lr, "decay": decay, "seed": a.seed, "data": where, "train_digits": len(X),
                 "test_error": wrong / len(Xt), "cnnlit": __version__}
@@ -493,6 +521,22 @@ def _positive(kind):
     return parse
 
 
+def _seed(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an int") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a non-negative int")
+    return v
+
+
+def _path(text):
+    if text == "":
+        raise argparse.ArgumentTypeError("an empty file name")
+    return text
+
+
 def make_parser():
     """The argparse parser of the ``cnnlit`` program, with its commands train, evaluate and predict.
 
@@ -507,36 +551,38 @@ def make_parser():
                        description="Train one of the book's networks on the digits and print its test error.")
     t.add_argument("--model", choices=list(MODELS), default="toolbox",
                    help="; ".join(f"{k}: {v['about']}" for k, v in MODELS.items()) + " (default: toolbox)")
-    t.add_argument("--data", metavar="DIR", help=data_help)
+    t.add_argument("--data", type=_path, metavar="DIR", help=data_help)
     t.add_argument("--epochs", type=_positive(int), help="passes through the training set (default: per model)")
     t.add_argument("--batch-size", type=_positive(int), default=50, help="patterns per step (default: 50)")
     t.add_argument("--lr", type=_positive(float), help="step size eta (default: per model and loss)")
     t.add_argument("--decay", type=_positive(float), help="step size factor after each epoch (default: per model)")
     t.add_argument("--loss", choices=LOSSES, help="error function (default: per model)")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="(default: float32)")
-    t.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the order (default: 0)")
+    t.add_argument("--seed", type=_seed, default=0, help="seed of the initial weights and the order (default: 0)")
     t.add_argument("--limit", type=_positive(int), metavar="N", help="use only the first N training digits")
-    t.add_argument("--save", metavar="FILE", help="write the trained model to FILE (.npz)")
+    t.add_argument("--save", type=_path, metavar="FILE", help="write the trained model to FILE (.npz)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=cmd_train)
 
     e = sub.add_parser("evaluate", help="test error and confusion matrix of a saved model",
                        description="Print the test error and the confusion matrix of a model saved by train.")
-    e.add_argument("model_file", metavar="MODEL", help="a file written by cnnlit train --save")
-    e.add_argument("--data", metavar="DIR", help=data_help)
+    e.add_argument("model_file", type=_path, metavar="MODEL", help="a file written by cnnlit train --save")
+    e.add_argument("--data", type=_path, metavar="DIR", help=data_help)
     e.set_defaults(run=cmd_evaluate)
 
     q = sub.add_parser("predict", help="the digit in one or more images",
                        description="Print the predicted digit and the class scores of each image: 28x28 grey, "
                                    "PNG or .npy, white digit on black or the reverse.")
-    q.add_argument("model_file", metavar="MODEL", help="a file written by cnnlit train --save")
-    q.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or .npy files")
+    q.add_argument("model_file", type=_path, metavar="MODEL", help="a file written by cnnlit train --save")
+    q.add_argument("images", type=_path, metavar="IMAGE", nargs="+", help="PNG or .npy files")
     q.set_defaults(run=cmd_predict)
     return p
 
 
 def main(argv=None):
     """The command-line program: returns the exit code (0 success, 1 failed run, 2 bad arguments).
+
+    Bad arguments found by argparse end in SystemExit(2), as argparse does; those found later are returned.
 
     Formula: none (the program).
     Shapes: none (no arrays).

@@ -13,6 +13,7 @@ import argparse
 import gzip
 import json
 import pickle
+import zipfile
 from functools import partial
 
 import numpy as np
@@ -832,6 +833,7 @@ for label, bad in (("None", None), ("list", [1]), ("no-dtype", {"model": "toolbo
         "info")
 for label, bad in (("None", None), ("int", 3), ("empty", "")):
     add("cli.save_model", f"path-{label}", call(cli.save_model, TOOLBOX, bad, INFO), "path")
+add("cli.save_model", "path-is-folder", ("tmp_path", lambda tmp: cli.save_model(TOOLBOX, tmp, INFO)), str)
 add("cli.save_model", "path-no-folder",
     ("tmp_path", lambda tmp: cli.save_model(TOOLBOX, tmp / "nowhere" / "m.npz", INFO)), str, FileNotFoundError)
 
@@ -852,6 +854,21 @@ def _model_file(tmp, label):
         return path
     if label == "no-info":
         np.savez(path, **arrays)
+        return path
+    if label == "corrupt-deflate":          # a compressed archive whose data stream is damaged
+        np.savez_compressed(path, **arrays, cnnlit_info=np.array(info))
+        raw = bytearray(path.read_bytes())
+        start = raw.index(b"k2.npy") + 200
+        raw[start:start + 64] = bytes(64)
+        path.write_bytes(bytes(raw))
+        return path
+    if label == "not-npy-member":           # a zip member without the .npy header
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("k2.npy", b"just bytes")
+            z.writestr("cnnlit_info.npy", b"more bytes")
+        return path
+    if label == "info-array":
+        np.savez(path, **arrays, cnnlit_info=np.array([info, info]))
         return path
     if label == "bad-info":
         info = json.dumps({"model": "resnet", "loss": "squared", "dtype": "float32"})
@@ -875,12 +892,13 @@ def _model_file(tmp, label):
     return path
 
 
-for label in ("text", "single-array", "pickled", "no-info", "bad-info", "info-not-object", "info-int-dtype", "missing",
+for label in ("text", "single-array", "pickled", "no-info", "corrupt-deflate", "not-npy-member", "info-array", "bad-info",
+              "info-not-object", "info-int-dtype", "missing",
               "extra", "mis-shaped", "mis-typed", "complex", "nan"):
     add("cli.load_model", f"file-{label}", ("tmp_path", lambda tmp, lab=label: cli.load_model(_model_file(tmp, lab))),
         str)
 add("cli.load_model", "missing-file", ("tmp_path", lambda tmp: cli.load_model(tmp / "none.npz")), str, FileNotFoundError)
-add("cli.load_model", "folder", ("tmp_path", lambda tmp: cli.load_model(tmp)), str, FileNotFoundError)
+add("cli.load_model", "folder", ("tmp_path", lambda tmp: cli.load_model(tmp)), str)
 for label, bad in (("None", None), ("int", 3), ("empty", "")):
     add("cli.load_model", f"path-{label}", call(cli.load_model, bad), "path")
 for label, bad in (("int", 3), ("empty", "")):
@@ -906,14 +924,17 @@ def _image_file(tmp, label):
     else:
         value = {"negative": -np.ones((28, 28)), "nan": np.full((28, 28), np.nan), "big": np.full((28, 28), 300.0),
                  "complex": np.ones((28, 28), complex), "object": np.array([None, 1], dtype=object),
-                 "strings": np.full((28, 28), "x"), "3d": np.zeros((2, 28, 28)), "1d": np.zeros(784)}[label]
+                 "strings": np.full((28, 28), "x"), "3d": np.zeros((2, 28, 28)), "1d": np.zeros(784),
+                 "empty": np.zeros((0, 28, 3)), "0d": np.array(3.0)}[label]
         np.save(path, value, allow_pickle=True)
     return path
 
 
-for label in ("text-png", "big-png", "colour-png", "negative", "nan", "big", "complex", "object", "strings", "3d", "1d"):
+for label in ("text-png", "big-png", "colour-png", "negative", "nan", "big", "complex", "object", "strings", "3d", "1d",
+              "empty", "0d"):
     add("cli.read_image", f"file-{label}", ("tmp_path", lambda tmp, lab=label: cli.read_image(_image_file(tmp, lab))), str)
 add("cli.read_image", "missing-file", ("tmp_path", lambda tmp: cli.read_image(tmp / "none.png")), str, FileNotFoundError)
+add("cli.read_image", "folder", ("tmp_path", lambda tmp: cli.read_image(tmp)), str)
 for label, bad in (("None", None), ("int", 3), ("empty", "")):
     add("cli.read_image", f"path-{label}", call(cli.read_image, bad), "path")
 SGD1 = train.SGD(0.1)

@@ -132,6 +132,11 @@ def test_bad_arguments_exit_2_with_one_line_in_a_subprocess():
     (["train", "--loss", "hinge"], ["--loss", "invalid choice"]),
     (["train", "--limit", "10", "--batch-size", "50"], ["--batch-size 50 is larger than the training set (10 digits)"]),
     (["predict", "model.npz"], ["the following arguments are required: IMAGE"]),
+    (["train", "--seed", "-1"], ["--seed", "must be a non-negative int"]),
+    (["train", "--data", ""], ["--data", "an empty file name"]),
+    (["train", "--save", ""], ["--save", "an empty file name"]),
+    (["evaluate", ""], ["MODEL", "an empty file name"]),
+    (["predict", "model.npz", ""], ["IMAGE", "an empty file name"]),
 ])
 def test_bad_arguments_exit_2_with_one_line(args, words, capsys):
     assert_user_error(InProcess(args, capsys), 2, *words)
@@ -222,3 +227,23 @@ def test_the_best_model_is_the_recorded_best_recipe():
     assert isinstance(net.loss_fn, SoftmaxCrossEntropy) and repr(net) == repr(ref)
     assert all(np.array_equal(net.params[k], ref.params[k]) for k in ref.params)
     assert np.isclose(spec["decay"] ** spec["epochs"], run["anneal_to"], rtol=0.05)
+
+
+def test_save_into_a_folder_fails_before_training(tmp_path, capsys):
+    r = InProcess(["train", "--limit", 600, "--save", tmp_path], capsys)
+    assert_user_error(r, 2, "cnnlit train: error: cannot write", "it is a folder")
+    assert "test error" not in r.stdout
+
+
+def test_a_16_bit_png_is_scaled_not_clipped(tmp_path):
+    """A 16-bit grey PNG (values 0..65535) reads as the same image as its 8-bit version."""
+    from PIL import Image
+
+    from cnnlit.cli import read_image
+    digit = np.zeros((28, 28), np.uint16)
+    digit[6:22, 12:16] = 40000                        # a bar at 61% of full scale
+    Image.fromarray(digit).save(tmp_path / "d16.png")
+    Image.fromarray((digit // 257).astype(np.uint8)).save(tmp_path / "d8.png")
+    x16, x8 = read_image(tmp_path / "d16.png"), read_image(tmp_path / "d8.png")
+    assert abs(x16.max() - 40000 / 65535) < 1e-9
+    assert np.abs(x16 - x8).max() < 1 / 255
