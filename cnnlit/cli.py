@@ -583,6 +583,7 @@ def main(argv=None):
     """The command-line program: returns the exit code (0 success, 1 failed run, 2 bad arguments).
 
     Bad arguments found by argparse end in SystemExit(2), as argparse does; those found later are returned.
+    An interrupt returns 130 and a closed output pipe 141, the shell's codes for SIGINT and SIGPIPE.
 
     Formula: none (the program).
     Shapes: none (no arrays).
@@ -591,10 +592,15 @@ def main(argv=None):
         raise TypeError(f"argv must be a list of str (the arguments after the program's name) or None, got {argv!r}")
     args = make_parser().parse_args(argv)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()
+        return code
     except CLIError as exc:
         print(f"cnnlit {args.command}: error: {exc}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         print(f"cnnlit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:            # the reader went away (`cnnlit evaluate m.npz | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

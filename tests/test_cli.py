@@ -247,3 +247,15 @@ def test_a_16_bit_png_is_scaled_not_clipped(tmp_path):
     x16, x8 = read_image(tmp_path / "d16.png"), read_image(tmp_path / "d8.png")
     assert abs(x16.max() - 40000 / 65535) < 1e-9
     assert np.abs(x16 - x8).max() < 1 / 255
+
+
+def test_a_closed_output_pipe_ends_quietly(model_file):
+    """`cnnlit evaluate m.npz | head -1`: when the reader has gone, no traceback, exit code 141."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)                      # nobody will read: every write fails with EPIPE
+    try:
+        r = subprocess.run([sys.executable, "-m", "cnnlit", "evaluate", str(model_file)], stdout=write_end,
+                           stderr=subprocess.PIPE, text=True, env=env(), timeout=120)
+    finally:
+        os.close(write_end)
+    assert (r.returncode, r.stderr) == (141, ""), r.stderr
