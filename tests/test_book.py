@@ -557,10 +557,10 @@ class Recorder(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server(built):
+def serve(directory):
+    """Serve ``directory`` on a free local port in a thread: yields (base URL, the requests served)."""
     handler = type("Handler", (Recorder,), {"requests": []})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(built.out)))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(directory)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -569,6 +569,11 @@ def server(built):
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def server(built):
+    yield from serve(built.out)
 
 
 def chromium():

@@ -3,6 +3,7 @@ gradient check, the builders and bad input. The properties (softmax columns, N8-
 U3.3a as U3.1a with kernels alpha k) are in tests/test_properties.py."""
 import numpy as np
 import pytest
+from tolerances import F32_TOL, F64_TOL, close
 
 from cnnlit.combine import (
     KERNELS,
@@ -18,20 +19,6 @@ from cnnlit.combine import (
 from cnnlit.fast import FastNetwork, fast_toolbox_cnn
 from cnnlit.gradcheck import check_gradients
 from cnnlit.subsample import toolbox_cnn
-
-F64_TOL = 1e-12   # float64: fast and faithful agree to this, relative to the largest entry
-F32_TOL = 2e-4    # float32 fast against float64 faithful
-
-
-def close(a, b, tol):
-    """max |a - b| <= tol * max |b| (entry-wise, scaled by the reference's largest entry)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    scale = max(np.abs(b).max(initial=0.0), 1e-300)
-    err = np.abs(a - b).max(initial=0.0) / scale
-    assert err <= tol, err
-    return err
-
 
 # --- the softmax, N8, N10 -------------------------------------------------------------------
 

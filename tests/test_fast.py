@@ -3,6 +3,7 @@
 tests/test_properties.py."""
 import numpy as np
 import pytest
+from tolerances import F64_TOL, close
 
 from cnnlit.data import one_hot
 from cnnlit.fast import (
@@ -15,19 +16,6 @@ from cnnlit.fast import (
 )
 from cnnlit.gradcheck import check_gradients
 from cnnlit.subsample import toolbox_cnn
-
-F64_TOL = 1e-12   # float64: fast and faithful agree to this, relative to the largest entry
-
-
-def close(a, b, tol):
-    """max |a - b| <= tol * max |b| (entry-wise, scaled by the reference's largest entry)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    scale = max(np.abs(b).max(initial=0.0), 1e-300)
-    err = np.abs(a - b).max(initial=0.0) / scale
-    assert err <= tol, err
-    return err
-
 
 # --- whole networks ------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ import pytest
 import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tolerances import F32_TOL, F64_TOL, close
 
 from cnnlit.combine import (
     Combine,
@@ -56,8 +57,6 @@ from cnnlit.train import SoftmaxCrossEntropy, curvatures, softmax_cnn
 
 FD_REL = 1e-7     # the book's criterion (§4.4): relative error of a finite-difference check
 FD_ABS = 1e-9     # ... or, for a gradient that is itself near zero, the central difference's own error
-F64_TOL = 1e-12   # fast == faithful in float64, relative to the largest entry
-F32_TOL = 2e-4    # a float32 computation against the float64 one, relative to the largest entry
 FD_ENTRIES = 10   # entries per array checked by finite differences (drawn at random)
 
 _CI_EXAMPLES = 20   # max_examples of the "ci" profile, the unit of the counts below
@@ -75,15 +74,6 @@ ACTS = st.one_of(   # by name, or with other parameter values (Sigmoid's beta, S
     st.builds(ScaledTanh, st.sampled_from([1.0, 1.7159]), st.sampled_from([0.5, 1.5])),
 )
 DTYPES = st.sampled_from([np.float64, np.float32])
-
-
-def close(a, b, tol):
-    """max |a - b| <= tol * max |b|: entry-wise, scaled by the reference's largest entry."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    scale = max(np.abs(b).max(initial=0.0), 1e-300)
-    err = np.abs(a - b).max(initial=0.0) / scale
-    assert err <= tol, f"relative difference {err:.2e} > {tol:.0e}"
 
 
 def same_start(fast, slow, name):

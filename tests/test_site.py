@@ -8,22 +8,19 @@ Screenshots of the light, dark and phone layouts are kept in _build/screenshots/
 """
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import threading
-from functools import partial
 
 import pytest
 from test_book import (
     CHAPTERS,
     ROOT,
     SCREENSHOTS,
-    Recorder,
     assert_no_survivors,
     chromium,
     pages_of_build,
     parse_html,
+    serve,
     source_md,
     tagged_env,
 )
@@ -98,16 +95,7 @@ def test_search_index_exists(built):
 # ---------------------------------------------------------------- the browser
 @pytest.fixture(scope="module")
 def server(built):
-    handler = type("Handler", (Recorder,), {"requests": []})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(built.out)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", handler.requests
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    yield from serve(built.out)
 
 
 @pytest.fixture(scope="module")
