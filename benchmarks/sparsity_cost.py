@@ -61,7 +61,10 @@ def epoch(model, X, T, rng):
 def main():
     X, T = load_digits("train")
     Xt, yt = load_digits("test", one_hot_targets=False)
-    error = lambda net: float(np.mean(net.predict(Xt).argmax(axis=1) != yt))
+
+    def error(net):
+        return float(np.mean(net.predict(Xt).argmax(axis=1) != yt))
+
     runs = []
     for seed in SEEDS:
         net = fast_combine_cnn(rng=seed)
