@@ -128,8 +128,9 @@ class Conv:
     bool: connections[i, j] is True if input map i is in M_j (None: full connection,
     every pair (i, j)).
     ``backward`` takes dE/dx, forms delta = dE/dx * f'(u) (kept as ``self.delta``), fills
-    grads with dE/db (U3.1d) and dE/dk (U3.1e) summed over the batch, and returns
-    dE/dx_prev = sum_j conv2(delta_j, rot180(k_ij), 'full') (N, C_in, P, Q).
+    grads with dE/db (U3.1d) and dE/dk (N7, computed as U3.1e) summed over the batch, and
+    returns dE/dx_prev = sum_j conv2(delta_j, rot180(k_ij), 'full') (N, C_in, P, Q): the sum of
+    U3.2b as corrected (eq-u3-2b-corrected), before the layer below multiplies by its f'.
     """
 
     def __init__(self, in_shape, n_out, kernel_size, activation="sigmoid", connections=None, *, rng=None, dtype=np.float64):
@@ -173,7 +174,7 @@ class Conv:
         return self.x
 
     def backward(self, dE_dx):
-        """delta = dE/dx * f'(u); fills dE/db (U3.1d), dE/dk (U3.1e); dE/dx (N, n_out, P-R+1, Q-S+1) -> (N, C_in, P, Q)."""
+        """delta = dE/dx * f'(u); fills dE/db (U3.1d), dE/dk (N7 as U3.1e); dE/dx (N, n_out, P-R+1, Q-S+1) -> (N, C_in, P, Q)."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)

@@ -240,7 +240,7 @@ class Network:
     Layers are numbered as in the paper: layer 1 is the input, so the first layer given
     here is layer 2 and its parameter ``W`` is exposed as ``params["W2"]``. A layer whose
     ``numbered`` attribute is False (a reshape, say) gets no number of its own.
-    loss(X, T) is the mean over the batch of E^n (N1); gradients(X, T) starts from the loss's dE/dy
+    loss(X, T) is the mean over the batch of E^n (N1), E^N / N (U2.1a); gradients(X, T) starts from the loss's dE/dy
     (y - t for the squared error, eq-de-dy) and back-propagates it down the layers (N4).
     Shapes: X (N, ...) with ... the first layer's in_shape; T and predict(X) (N, c).
     """
@@ -309,7 +309,7 @@ class Network:
         return T
 
     def loss(self, X, T):
-        """The mean over the batch of E^n (N1)."""
+        """The mean over the batch of E^n (N1): E^N / N, with E^N the sum of U2.1a."""
         y = self.predict(X)  # not forward: a subclass may run a large X in slices
         T = self._targets(T, y)
         return float(np.mean(self.loss_fn.per_pattern(y, T)))

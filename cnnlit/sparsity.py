@@ -56,7 +56,8 @@ def effective_inputs(alpha):
 class L1Penalty:
     """The paper's penalty (N11) without its lambda: sum_ij |alpha_ij|, with alpha = softmax(c).
 
-    grad(c) is N14 without lambda, |alpha_i| - alpha_i sum_k |alpha_k| in each column: N12 through N8.
+    grad(c) is N14 without lambda, |alpha_i| - alpha_i sum_k |alpha_k| in each column: N12 through N8
+    by the chain rule N13.
     Under U3.3b the value is n_out for every c and the gradient is zero (eq-sparse-omega-const).
     Shapes: value(c) takes c (n_in, n_out) and returns a float; grad(c) is (n_in, n_out).
     """
@@ -77,7 +78,7 @@ class L1Penalty:
 class EntropyPenalty:
     """sum_j H(alpha_j), the entropies of the output maps' weights (eq-sparse-entropy), alpha = softmax(c).
 
-    grad(c)_ij = -alpha_ij (log alpha_ij + H(alpha_j)) (eq-sparse-dh-dc): dH/dalpha through N8.
+    grad(c)_ij = -alpha_ij (log alpha_ij + H(alpha_j)) (eq-sparse-dh-dc): dH/dalpha through N8 (N13).
     Shapes: value(c) takes c (n_in, n_out) and returns a float; grad(c) is (n_in, n_out).
     """
 

@@ -292,7 +292,7 @@ def load_params(model, path):
         p[...] = stored[name]
 
 
-# -- book/07_practical.md, cell 26 ----------------------------------------
+# -- book/07_practical.md, cell 28 ----------------------------------------
 def _fprime2(layer, d2x):
     """d2E/du^2 ~ d2E/dx^2 * f'(u)^2: the Gauss-Newton rule, which drops the term in f''(u)."""
     return d2x * layer.act.df(layer.x) ** 2
@@ -357,7 +357,7 @@ def _layer_curvature(layer, d2x):
                     "(it covers Dense, FastDense, Conv, FastConv, Subsample, FastSubsample and Flatten)")
 
 
-# -- book/07_practical.md, cell 28 ----------------------------------------
+# -- book/07_practical.md, cell 30 ----------------------------------------
 def output_curvature(loss_fn, y, T):
     """The diagonal of the Gauss-Newton second derivative d2E^n/dy^2 of the error, row by row (N, c).
 
@@ -441,13 +441,14 @@ class SDLM:
         return f"SDLM(eta={self.eta:g}, mu={self.mu:g}, gamma={self.gamma:g})"
 
 
-# -- book/07_practical.md, cell 39 ----------------------------------------
+# -- book/07_practical.md, cell 41 ----------------------------------------
 class SoftmaxCrossEntropy:
-    """Softmax outputs with the cross-entropy error E^n = -sum_k t_k log p_k, p = softmax(u^L) (§4.3).
+    """Softmax outputs with the cross-entropy error E^n = -sum_k t_k log y_hat_k, y_hat = softmax(u^L).
 
-    For a linear output layer: the network's outputs are u^L and ``prob(u)`` gives p.
-    grad(u, t) = p sum_k t_k - t, which is p - t for one-of-c targets: delta^L, the counterpart
-    of U2.2a without f'. curvature(u, t) = p (1 - p) sum_k t_k, the diagonal of d2E^n/du^2.
+    For a linear output layer (§4.3): the network's outputs are u^L and ``prob(u)`` gives y_hat.
+    grad(u, t) = y_hat sum_k t_k - t, which is y_hat - t for one-of-c targets: delta^L, the
+    counterpart of U2.2a without f'. curvature(u, t) = y_hat (1 - y_hat) sum_k t_k, the diagonal
+    of d2E^n/du^2.
     prob and per_pattern are eq-ce-error, grad is eq-ce-delta. u and t (N, c); per_pattern (N,); prob, grad and
     curvature (N, c).
     """
@@ -478,12 +479,12 @@ class SoftmaxCrossEntropy:
         return -np.sum(t * log_p, axis=1)
 
     def grad(self, u, t):
-        """dE^n/du^L = p - t (for targets that sum to 1), row by row: shape (N, c)."""
+        """dE^n/du^L = y_hat - t (for targets that sum to 1), row by row: shape (N, c)."""
         u, t = self._check(u, t)
         return self.prob(u) * t.sum(axis=1, keepdims=True) - t
 
     def curvature(self, u, t):
-        """The diagonal of d2E^n/du^2, p (1 - p) sum_k t_k, row by row: shape (N, c)."""
+        """The diagonal of d2E^n/du^2, y_hat (1 - y_hat) sum_k t_k, row by row: shape (N, c)."""
         u, t = self._check(u, t)
         p = self.prob(u)
         return t.sum(axis=1, keepdims=True) * p * (1.0 - p)

@@ -145,3 +145,63 @@ def test_the_docstring_check_can_fail():
         assert not _has_shape(prose), prose
     for shape in ("(N, n_in)", "(C, P, Q)", "(..., P, Q)", "(n_out,)", "(N, n_out, P-R+1, Q-S+1)", "(...)"):
         assert _has_shape(shape), shape
+
+
+# Every formula of the paper is cited where it is computed (issue 18): each of its 32 IDs appears
+# in the docstring of a public function, class or method, or Appendix B lists it, with the reason,
+# among the formulas that no function computes.
+PAPER_IDS = (["U2.1a"] + [f"N{k}" for k in range(1, 7)] + ["U2.2a"]
+             + [f"U3.1{c}" for c in "abcde"] + ["N7"] + [f"U3.2{c}" for c in "abcde"]
+             + [f"U3.3{c}" for c in "abcd"] + [f"N{k}" for k in range(8, 15)] + ["U3.3e", "U4.4a"])
+NOT_COMPUTED = "(sec-conventions-not-computed)="   # the label of Appendix B's list
+
+
+def _docstrings():
+    """Every docstring of the package's public names and of their public methods and properties."""
+    docs = []
+    for m, n in _public():
+        obj = getattr(importlib.import_module(f"cnnlit.{m}"), n)
+        docs.append(inspect.getdoc(obj) or "")
+        if inspect.isclass(obj):
+            for name, member in inspect.getmembers(obj):
+                public = not name.startswith("_") or name in ("__init__", "__call__")
+                if public and (callable(member) or isinstance(member, property)):
+                    docs.append(inspect.getdoc(member) or "")
+    return docs
+
+
+def not_computed_list():
+    """{ID: reason} from Appendix B's list: the lines '- `ID` ...: reason' after its label."""
+    md = (ROOT / "book" / "B1_conventions.md").read_text()
+    assert NOT_COMPUTED in md, f"Appendix B (book/B1_conventions.md) has no list labelled {NOT_COMPUTED}"
+    section = md.split(NOT_COMPUTED, 1)[1].split("\n#", 1)[0]
+    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^- `([NU][\d.]+[a-z]?)`[^:\n]*:(.*)$", section, re.M)}
+
+
+def uncited(ids, docs, listed):
+    """The IDs that no docstring names and no list entry (with a non-empty reason) gives."""
+    cited = set()
+    for doc in docs:
+        cited |= set(ID.findall(doc))
+    return [i for i in ids if i not in cited and not listed.get(i)]
+
+
+def test_the_paper_has_32_formula_ids_and_the_book_tags_them():
+    assert len(PAPER_IDS) == len(set(PAPER_IDS)) == 32
+    assert set(PAPER_IDS) <= BOOK_IDS, sorted(set(PAPER_IDS) - BOOK_IDS)
+
+
+def test_every_formula_of_the_paper_is_cited_where_it_is_computed_or_listed():
+    listed = not_computed_list()
+    assert set(listed) <= set(PAPER_IDS), sorted(set(listed) - set(PAPER_IDS))
+    missing = uncited(PAPER_IDS, _docstrings(), listed)
+    assert not missing, (f"no docstring of cnnlit names {missing}, and Appendix B's list "
+                         f"{NOT_COMPUTED} does not give them with a reason")
+
+
+def test_the_citation_check_can_fail():
+    docs = ["Convolution (U3.1a) of x (N, C, P, Q).", "Kernel gradient (N7, computed as U3.1e)."]
+    assert uncited(["U3.1a", "N7", "U3.1e", "N13"], docs, {}) == ["N13"]
+    assert uncited(["N13"], docs, {"N13": "the chain rule"}) == []
+    assert uncited(["N13"], docs, {"N13": ""}) == ["N13"]          # a listed ID needs its reason
+    assert uncited(["N1"], ["E^n (N10)"], {}) == ["N1"]             # N1 is not N10
