@@ -30,6 +30,7 @@ __all__ = [
 
 
 # -- book/B1_conventions.md, cell 6 --------------------------------------
+import copy
 import numbers
 import os
 import stat
@@ -173,11 +174,14 @@ class ParamDict(dict):
     def __copy__(self):
         return self.copy()
 
-    def __deepcopy__(self, memo):
-        return self.copy()
+    def __deepcopy__(self, memo):  # the memo keeps a copied model's dict and layers on the same arrays
+        new = memo[id(self)] = ParamDict()
+        for name, a in self.items():
+            dict.__setitem__(new, name, copy.deepcopy(a, memo))
+        return new
 
-    def __reduce__(self):
-        return (dict, (self.copy(),))
+    def __reduce__(self):  # pickle, too, keeps one array per parameter, shared with the layer
+        return (ParamDict, (dict(self),))
 
 
 # -- book/B1_conventions.md, cell 26 --------------------------------------
@@ -266,7 +270,7 @@ def check_state_fits(name, state, params):
     names and shapes of ``params``: an optimizer's state belongs to one model.
 
     Formula: none (an input check).
-    Shapes: state[k] has the shape of params[k].
+    Shapes: state[k] has the shape of params[k], such as (10, 192) for W6.
     """
     if state is None:
         return
@@ -358,6 +362,7 @@ def _physical_memory():
 
 
 def _bytes_text(n):
+    n = float(min(n, 10**300))
     for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
         if n < 1000 or unit == "PB":
             return f"{n:.3g} {unit}"
@@ -441,7 +446,7 @@ def read_npz(name, path, what):
 
     ``what`` names the kind of file for the message: "not {what}: <reason>".
     Formula: none (reads a file).
-    Shapes: none (each array has the shape its member declares).
+    Shapes: each array has the shape its member declares, any shape (...).
     """
     with open_regular(name, path) as f:
         try:
@@ -476,6 +481,8 @@ def check_save_path(name, path):
     path = Path(text)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{name} {path}: the folder {path.parent} does not exist")
+    if path.exists() and not path.is_file():  # writing into a FIFO would wait for a reader
+        raise FileNotFoundError(f"{name} {path}: not a regular file (a device, a FIFO or a socket)")
     return path
 
 
@@ -484,7 +491,7 @@ def check_stored_params(path, params, stored):
     model's ``params``: names, shapes, dtypes, or a non-finite value in the file.
 
     Formula: none (an input check).
-    Shapes: stored[k] must have the shape of params[k].
+    Shapes: stored[k] must have the shape of params[k], such as (10, 192) for W6.
     """
     missing, extra = sorted(set(params) - set(stored)), sorted(set(stored) - set(params))
     if missing or extra:

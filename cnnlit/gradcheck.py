@@ -110,8 +110,9 @@ def check_gradients(model, X, T, eps=1e-4, max_entries=None, seed=0):
         raise ValueError(f"max_entries must be None or a positive integer, got {max_entries!r}")
     if not (seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool))):
         raise TypeError(f"seed must be None or an int, got {seed!r}")
-    if np.ndim(X) == 0 or np.shape(X)[0] == 0:
-        raise ValueError(f"X must hold at least one pattern, got shape {np.shape(X)}")
+    X = as_float_array("X", X)
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"X must hold at least one pattern, got shape {X.shape}")
     analytic = model.gradients(X, T)
     rng = np.random.default_rng(seed)
     errors = {}

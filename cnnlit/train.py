@@ -130,6 +130,7 @@ def train(model, X, T, *, epochs=1, batch_size=50, eta=None, optimizer=None, rng
     stderr is a terminal). ``callback(step, model)``, if given, is called at every record.
     Formula: none (the training loop; ``optimizer`` makes the update).
     """
+    # Every argument is checked first (Appendix B.7), so that a mistake never stops a run half-way.
     check_training(model, eta=eta, optimizer=optimizer, epochs=epochs, batch_size=batch_size, record_every=record_every,
                    shuffle=shuffle, per_step=per_step, progress=progress, callback=callback, monitor=monitor)
     optimizer = SGD(eta) if optimizer is None else optimizer

@@ -59,6 +59,7 @@ def variants(good, *, ints_ok=False, nonfinite=True, rank=True):
         "strings": good.astype(str),
         "str": "abc",
         "None": None,
+        "ragged": [[1.0, 2.0], [3.0]],
     }
     if not ints_ok:
         out["int"] = good.astype(np.int64)
@@ -1040,6 +1041,7 @@ for label, bad in _T_BAD.items():
 _A_BAD = {"sum-2": np.array([[1.0, 0.5], [1.0, 0.5]]), "sum-half": np.array([[0.25, 0.5], [0.25, 0.5]]),
           "negative": np.array([[1.5, 0.5], [-0.5, 0.5]]), "zeros": np.zeros((2, 2))}
 for label, bad in _A_BAD.items():
+    label = f"columns-{label}"
     add("sparsity.entropy", f"alpha-{label}", call(sparsity.entropy, bad), "alpha")
     add("sparsity.effective_inputs", f"alpha-{label}", call(sparsity.effective_inputs, bad), "alpha")
     add("combine.softmax_jacobian", f"alpha-{label}", call(combine.softmax_jacobian, bad[:, 0]), "alpha")
@@ -1051,6 +1053,9 @@ add("train.save_params", "path-trailing-slash", ("tmp_path", lambda tmp_path: tr
 add("train.save_params", "path-folder", ("tmp_path", lambda tmp_path: train.save_params(_dense_net(), tmp_path)), "path",
     FileNotFoundError)
 add("train.save_params", "path-empty", call(train.save_params, _dense_net(), ""), "path")
+add("train.save_params", "path-fifo", ("tmp_path", lambda t: (os.mkfifo(t / "f"), train.save_params(_dense_net(), t / "f"))),
+    "path", FileNotFoundError)
+add("train.save_params", "path-dev-zero", call(train.save_params, _dense_net(), "/dev/zero"), "path", FileNotFoundError)
 for label, v in (("nan", np.nan), ("inf", np.inf)):
     add("train.save_params", f"params-{label}",
         ("tmp_path", lambda tmp_path, v=v: train.save_params(_nonfinite_net(v), tmp_path / "p.npz")), "model.params['b3']")

@@ -889,6 +889,9 @@ def test_checkpoint_restores_bit_identical_predictions(name, data):
             save_params(model, path)
         else:
             saved = SNAPSHOTS[route](model.params)
+        clone = data.draw(st.sampled_from([copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))]), label="model copy")(model)
+        gradient_step(clone.params, clone.gradients(X, T), 0.5)    # the copy trains its own arrays ...
+        assert np.array_equal(model.predict(X), before)            # ... and leaves the model alone
         gradient_step(model.params, model.gradients(X, T), 0.5)    # training moves the weights in place
         perturb_model(model, rng, 1.0)
         assert not all(np.array_equal(v, start[k]) for k, v in model.params.items())   # the test can fail
@@ -897,3 +900,6 @@ def test_checkpoint_restores_bit_identical_predictions(name, data):
         else:
             RESTORES[data.draw(st.sampled_from(list(RESTORES)), label="restored by")](model, saved)
     assert np.array_equal(model.predict(X), before)
+    fresh = build()                              # the copy's layers compute with the arrays of its dict
+    fresh.params.update(clone.params)
+    assert np.array_equal(fresh.predict(X), clone.predict(X))
