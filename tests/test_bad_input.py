@@ -12,7 +12,9 @@ in ALLOWED below.
 import argparse
 import gzip
 import json
+import os
 import pickle
+import tracemalloc
 import zipfile
 from functools import partial
 
@@ -961,8 +963,6 @@ for label, bad in (("str", "train --epochs 1"), ("ints", ["train", 1]), ("int", 
 # -- issue 20: trustworthy at the edges, second pass (classes 1-4, 6-8, 10, 11; not the CLI) --------
 # Each class is mutated in every way it covers. Classes 7 and 8 are also run under tracemalloc by
 # test_nothing_large_is_allocated below: a refusal must come before any large allocation.
-import os  # noqa: E402
-import tracemalloc  # noqa: E402
 
 
 def _f32_net():
@@ -1157,8 +1157,8 @@ for label, make in _SPECIAL.items():
 add("data.read_idx", "gzip-bomb", ("tmp_path", lambda t: data.read_idx(_gzip_bomb(t))), "bomb-idx3-ubyte.gz")
 add("data.read_idx", "gzip-declares-huge", ("tmp_path", lambda t: data.read_idx(_gzip_bomb(t, (10**6, 10**6), 1 << 20))),
     "bomb-idx3-ubyte.gz")
-add("data.read_idx", "gzip-declares-huge-3d", ("tmp_path", lambda t: data.read_idx(_gzip_bomb(t, (60000, 10**4, 10**4), 1 << 20))),
-    "bomb-idx3-ubyte.gz")
+add("data.read_idx", "gzip-declares-huge-3d",
+    ("tmp_path", lambda t: data.read_idx(_gzip_bomb(t, (60000, 10**4, 10**4), 1 << 20))), "bomb-idx3-ubyte.gz")
 
 
 def _mnist_bomb(tmp_path):
@@ -1333,8 +1333,8 @@ def test_param_routes_write_through_and_update_is_all_or_nothing():
     import copy
     import pickle
     for snap in (copy.copy(net.params), copy.deepcopy(net.params), pickle.loads(pickle.dumps(net.params))):
-        assert type(snap) is dict and all(np.array_equal(snap[k], net.params[k]) and snap[k] is not net.params[k]
-                                           for k in snap)
+        assert isinstance(snap, dict) and all(np.array_equal(snap[k], net.params[k]) and snap[k] is not net.params[k]
+                                               for k in snap)
 
 
 def test_save_params_writes_exactly_the_path(tmp_path):
