@@ -189,6 +189,8 @@ def save_params(model, path):
     Shapes: none (no arrays).
     """
     check_contract("model", model, ("params",), "a model with a params dict")
+    if not isinstance(model.params, dict):
+        raise TypeError(f"model.params must be a dict of arrays, got {type(model.params).__name__}")
     path = check_save_path("path", path)
     params = {name: as_float_array(f"model.params[{name!r}]", p) for name, p in model.params.items()}
     with open(path, "wb") as f:  # exactly this path: np.savez would append .npz to a name without it
@@ -204,6 +206,8 @@ def load_params(model, path):
     Shapes: none (no arrays).
     """
     check_contract("model", model, ("params",), "a model with a params dict")
+    if not isinstance(model.params, dict):
+        raise TypeError(f"model.params must be a dict of arrays, got {type(model.params).__name__}")
     stored = read_npz("path", path, "a parameter file written by save_params (pickled objects are refused)")
     check_stored_params(path, model.params, stored)
     for name, p in model.params.items():

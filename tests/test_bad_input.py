@@ -1053,12 +1053,18 @@ add("train.save_params", "path-trailing-slash", ("tmp_path", lambda tmp_path: tr
 add("train.save_params", "path-folder", ("tmp_path", lambda tmp_path: train.save_params(_dense_net(), tmp_path)), "path",
     FileNotFoundError)
 add("train.save_params", "path-empty", call(train.save_params, _dense_net(), ""), "path")
+for fn in (train.save_params, train.load_params):
+    add(f"train.{fn.__name__}", "model-params-list", ("tmp_path", lambda t, fn=fn: fn(_ParamsList(), t / "p.npz")), "model.params")
 add("train.save_params", "path-fifo", ("tmp_path", lambda t: (os.mkfifo(t / "f"), train.save_params(_dense_net(), t / "f"))),
     "path", FileNotFoundError)
 add("train.save_params", "path-dev-zero", call(train.save_params, _dense_net(), "/dev/zero"), "path", FileNotFoundError)
 for label, v in (("nan", np.nan), ("inf", np.inf)):
     add("train.save_params", f"params-{label}",
         ("tmp_path", lambda tmp_path, v=v: train.save_params(_nonfinite_net(v), tmp_path / "p.npz")), "model.params['b3']")
+
+
+class _ParamsList:
+    params = [np.zeros(2)]
 
 
 def _nonfinite_net(v):
