@@ -989,6 +989,9 @@ for method, args in (("pop", ("W2",)), ("popitem", ()), ("clear", ()), ("__delit
     add("checks.ParamDict", f"{method}", call(lambda m=method, a=args: getattr(_dense_net().params, m)(*a)), "params.update")
 add("checks.ParamDict", "assign-partial", call(lambda: setattr(_dense_net(), "params", {"W2": np.zeros((4, 3))})), "params",
     KeyError)
+add("sparsity.Penalized", "params-assign-partial",
+    call(lambda: setattr(sparsity.Penalized(_comb_net(), sparsity.EntropyPenalty(), 0.1), "params", {"c4": 0})), "params",
+    KeyError)
 add("checks.ParamDict", "assign-not-a-dict", call(lambda: setattr(_dense_net(), "params", [1, 2])), "params", KeyError)
 add("checks.ParamDict", "read-only", call(lambda: _set(_readonly(_dense_net(), "b3").params, "b3", np.ones(2))), "params['b3']")
 add("checks.ParamDict", "update-read-only", call(lambda: _readonly(_dense_net(), "b3").params.update(b3=np.ones(2))),
@@ -1054,7 +1057,8 @@ add("train.save_params", "path-folder", ("tmp_path", lambda tmp_path: train.save
     FileNotFoundError)
 add("train.save_params", "path-empty", call(train.save_params, _dense_net(), ""), "path")
 for fn in (train.save_params, train.load_params):
-    add(f"train.{fn.__name__}", "model-params-list", ("tmp_path", lambda t, fn=fn: fn(_ParamsList(), t / "p.npz")), "model.params")
+    add(f"train.{fn.__name__}", "model-params-list", ("tmp_path", lambda t, fn=fn: fn(_ParamsList(), t / "p.npz")),
+        "model.params")
 add("train.save_params", "path-fifo", ("tmp_path", lambda t: (os.mkfifo(t / "f"), train.save_params(_dense_net(), t / "f"))),
     "path", FileNotFoundError)
 add("train.save_params", "path-dev-zero", call(train.save_params, _dense_net(), "/dev/zero"), "path", FileNotFoundError)
