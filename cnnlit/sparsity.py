@@ -185,6 +185,10 @@ class Penalized:
     def params(self):
         return self.model.params
 
+    @params.setter
+    def params(self, saved):  # restores the model's values, as Network's params = saved does
+        self.model.params = saved
+
     def penalty_value(self):
         """lam times the penalty of every combination layer: Omega of N11, for the current params."""
         return self._lam * sum(self.penalty.value(self.model.params[k]) for k in self.keys)

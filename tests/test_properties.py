@@ -863,8 +863,7 @@ RESTORES = {    # ways to put them back
     "item assignment": lambda model, saved: [model.params.__setitem__(k, v) for k, v in saved.items()],
     "setdefault, then assignment": lambda model, saved: [model.params.__setitem__(k, v) for k, v in saved.items()
                                                          if model.params.setdefault(k) is not v],
-    "model.params = saved": lambda model, saved: setattr(model.model if isinstance(model, Penalized) else model,
-                                                         "params", saved),
+    "model.params = saved": lambda model, saved: setattr(model, "params", saved),
 }
 
 
