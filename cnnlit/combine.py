@@ -21,7 +21,7 @@ __all__ = [
 # -- book/05_combinations.md, cell 10 -------------------------------------
 import numpy as np
 
-from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
+from cnnlit.checks import ParamDict, as_float_array, as_rng, check_distribution, check_dtype, check_memory, check_size
 from cnnlit.conv import Conv, conv2, kernel_shape, rot180
 from cnnlit.dense import Dense, Network, get_activation, glorot_uniform
 from cnnlit.fast import FastConv, FastDense, FastNetwork, FastSubsample
@@ -48,7 +48,7 @@ def softmax_jacobian(alpha):
     alpha: (C_in,), one output map's weights. Returns the symmetric (C_in, C_in) matrix
     diag(alpha) - alpha alpha^T.
     """
-    alpha = as_float_array("alpha", alpha, shape=("C_in",))
+    alpha = check_distribution("alpha", as_float_array("alpha", alpha, shape=("C_in",)), axis=0)
     return np.diag(alpha) - np.outer(alpha, alpha)
 
 
@@ -58,7 +58,7 @@ def softmax_backward(alpha, dE_dalpha):
     alpha, dE_dalpha: (C_in,) or (C_in, n_out). Returns
     dE/dc_i = alpha_i (dE/dalpha_i - sum_k dE/dalpha_k alpha_k), for every column at once.
     """
-    alpha = as_float_array("alpha", alpha)
+    alpha = check_distribution("alpha", as_float_array("alpha", alpha), axis=0)
     dE_dalpha = as_float_array("dE_dalpha", dE_dalpha, shape=alpha.shape)
     return alpha * (dE_dalpha - np.sum(dE_dalpha * alpha, axis=0))
 
@@ -89,6 +89,7 @@ class _CombineBase:
         if R > H or S > W:
             raise ValueError(f"kernel_size {(R, S)} is larger than the input maps {(H, W)} of in_shape {tuple(in_shape)}")
         self.kernels = check_kernels(kernels)
+        check_memory("in_shape[0] x n_out x kernel_size", n_in * self.n_out * R * S, np.float64)
         self.act = get_activation(activation)
         dtype = check_dtype(dtype)
         rng = as_rng(rng)
@@ -98,7 +99,7 @@ class _CombineBase:
         self.k = glorot_uniform(n_in * R * S, self.n_out * R * S, shape, rng, dtype) * dtype.type(n_in)
         self.c = np.zeros((n_in, self.n_out), dtype=dtype)
         self.b = np.zeros(self.n_out, dtype=dtype)
-        self.params = {"c": self.c, "k": self.k, "b": self.b}
+        self.params = ParamDict(c=self.c, k=self.k, b=self.b)
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.in_shape = (n_in, H, W)
         self.out_shape = (self.n_out, H - R + 1, W - S + 1)

@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
+from cnnlit.checks import ParamDict, as_float_array, as_rng, check_dtype, check_memory, check_size
 from cnnlit.dense import get_activation, glorot_uniform
 
 
@@ -141,6 +141,7 @@ class Conv:
         R, S = kernel_shape(kernel_size)
         if R > P or S > Q:
             raise ValueError(f"kernel_size {(R, S)} is larger than the input maps {(P, Q)} of in_shape {tuple(in_shape)}")
+        check_memory("in_shape[0] x n_out x kernel_size", n_in * self.n_out * R * S, np.float64)
         self._table = connection_table(connections, n_in, self.n_out)
         self.M = [tuple(int(i) for i in np.flatnonzero(self._table[:, j])) for j in range(self.n_out)]
         self.act = get_activation(activation)
@@ -149,7 +150,7 @@ class Conv:
         self.k = glorot_uniform(n_in * R * S, self.n_out * R * S, (n_in, self.n_out, R, S), rng, dtype)
         self.k[~self._table] = 0.0  # unconnected pairs have no kernel
         self.b = np.zeros(self.n_out, dtype=dtype)
-        self.params = {"k": self.k, "b": self.b}
+        self.params = ParamDict(k=self.k, b=self.b)
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.in_shape = (n_in, P, Q)
         self.out_shape = (self.n_out, P - R + 1, Q - S + 1)

@@ -47,7 +47,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from cnnlit.checks import check_dtype, check_size
+from cnnlit.checks import check_dtype, check_memory, check_size, open_regular
 
 
 def _as_path(name, path):
@@ -116,20 +116,48 @@ def parse_idx(data, name="<bytes>"):
     return array.astype(dtype.newbyteorder("="))
 
 
-def _decompressed_bytes(path):
-    """The content of ``path``, gunzipped if it starts with the gzip magic bytes 1f 8b."""
-    path = Path(path)
+def _idx_length(head):
+    """The length in bytes that an IDX header (the first bytes of a file) declares, or None."""
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_DTYPES or head[3] == 0 or len(head) < 4 + 4 * head[3]:
+        return None
+    shape = np.frombuffer(head, dtype=">u4", count=head[3], offset=4).astype(object)
+    return 4 + 4 * head[3] + IDX_DTYPES[head[2]].itemsize * int(np.prod(shape))
+
+
+def _gunzip(raw, path):
+    """Inflate ``raw`` in chunks of 64 kB, stopping 64 kB past the length its IDX header
+    declares (and past what deflate can produce from ``raw``): a small file cannot inflate without limit."""
+    limit = 1032 * len(raw) + 1024  # deflate expands by 1032:1 at most
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16: the gzip wrapper
+    out, size, data, declared = [], 0, raw, None
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FileNotFoundError(f"{path}: is a folder, not a file") from None
+        while data and not d.eof:
+            out.append(d.decompress(data, 1 << 16))
+            data, size = d.unconsumed_tail, size + len(out[-1])
+            head = out[0][:1024] if declared is None and size >= 4 else b""
+            if head and (head[3] == 0 or len(head) >= 4 + 4 * head[3]):
+                declared = _idx_length(head) or limit
+                if declared > limit:
+                    raise ValueError(f"{path}: the IDX header declares {declared} bytes, more than "
+                                     f"{len(raw)} bytes of gzip data can inflate to")
+                limit = min(limit, declared + (1 << 16))  # a little more, so that parse_idx counts the excess
+            if size > limit:
+                raise ValueError(f"{path}: the gzip data inflates beyond the {declared} bytes its IDX header declares")
+        if not d.eof:
+            raise zlib.error("the compressed stream ends early")
+        if d.unused_data.strip(b"\0"):
+            raise zlib.error(f"{len(d.unused_data)} bytes after the end of the gzip stream")
+    except zlib.error as exc:
+        raise ValueError(f"{path}: corrupt or truncated gzip data: {exc}") from None
+    return b"".join(out)
+
+
+def _decompressed_bytes(path):
+    """The content of the regular file ``path``, gunzipped if it starts with the gzip magic bytes 1f 8b."""
+    with open_regular("path", path) as f:
+        raw = f.read()
     if raw[:2] == GZIP_MAGIC:
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path}: corrupt or truncated gzip data: {exc}") from None
+        return _gunzip(raw, path)
     return raw
 
 
@@ -432,11 +460,15 @@ def one_hot(labels, c=N_CLASSES, off=0.0, dtype=np.float64):
     dtype = check_dtype(dtype)
     if isinstance(off, bool) or not isinstance(off, numbers.Real) or not np.isfinite(off) or off >= 1:
         raise ValueError(f"off must be a finite number below the 'on' value 1, got {off!r}")
-    labels = np.asarray(labels)
+    try:
+        labels = np.asarray(labels)
+    except ValueError as exc:  # a ragged list
+        raise TypeError(f"labels must be a 1-d array of integers: {exc}") from None
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise TypeError(f"labels must be a 1-d array of integers, got dtype {labels.dtype} and shape {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= c):
         raise ValueError(f"labels must lie in 0..{c - 1}, got values from {labels.min()} to {labels.max()}")
+    check_memory(f"c = {c} (one_hot of {labels.size} labels)", labels.size * c, dtype)
     T = np.full((labels.size, c), off, dtype=dtype)
     T[np.arange(labels.size), labels] = 1.0
     return T

@@ -24,13 +24,25 @@ import numbers
 
 import numpy as np
 
-from cnnlit.checks import ParamDict, as_float_array, as_rng, check_dtype, check_size
+from cnnlit.checks import (
+    ParamDict,
+    as_float_array,
+    as_rng,
+    check_dtype,
+    check_instance,
+    check_memory,
+    check_rate_names,
+    check_size,
+)
 
 
 # -- book/01_fully_connected.md, cell 6 ----------------------------------
 def _real(name, a):
     """``a`` as an array of real numbers (ints or floats), or a TypeError naming ``name``."""
-    arr = np.asarray(a)
+    try:
+        arr = np.asarray(a)
+    except ValueError as exc:  # a ragged list
+        raise TypeError(f"{name} must be an array of real numbers, got {type(a).__name__}: {exc}") from None
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
     return arr
@@ -127,6 +139,7 @@ def get_activation(activation):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         return ACTIVATIONS[activation]()
+    check_instance("activation", activation, "Sigmoid() or 'sigmoid'")
     if hasattr(activation, "f") and hasattr(activation, "df"):
         return activation
     raise TypeError(f"activation must be a name or an object with f and df methods, got {type(activation).__name__}")
@@ -178,6 +191,7 @@ def glorot_uniform(fan_in, fan_out, shape, rng, dtype=np.float64):
         raise ValueError(f"shape must be a tuple of positive ints, got {shape!r}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
+    check_memory(f"shape {tuple(shape)}", np.prod(shape, dtype=object), np.float64)
     r = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-r, r, size=tuple(shape)).astype(dtype)
 
@@ -197,10 +211,11 @@ class Dense:
         self.n_out = check_size("n_out", n_out)
         self.act = get_activation(activation)
         dtype = check_dtype(dtype)
+        check_memory("n_in x n_out", self.n_in * self.n_out, dtype)
         rng = as_rng(rng)
         self.W = glorot_uniform(self.n_in, self.n_out, (self.n_out, self.n_in), rng, dtype)
         self.b = np.zeros(self.n_out, dtype=dtype)
-        self.params = {"W": self.W, "b": self.b}
+        self.params = ParamDict(W=self.W, b=self.b)
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
 
     @property
@@ -251,19 +266,26 @@ class Network:
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("layers must contain at least one layer")
+        check_instance("loss", loss, "SquaredError()")
         if loss is not None and not (callable(getattr(loss, "per_pattern", None)) and callable(getattr(loss, "grad", None))):
             raise TypeError(
                 f"loss must be a loss object with per_pattern and grad methods, such as SquaredError(), got {loss!r}"
             )
         self.loss_fn = loss if loss is not None else SquaredError()
-        self.params = ParamDict()
+        self._params = ParamDict()
         self._grad_arrays = {}
         self.names = []  # (layer, number) pairs in order
         ell = 1
+        first = {}  # one object in two places would overwrite its own cached inputs
         for i, layer in enumerate(self.layers):
+            check_instance(f"layers[{i}]", layer, "Dense(4, 3)")
             for attr in ("forward", "backward", "params", "grads"):
                 if not hasattr(layer, attr):
                     raise TypeError(f"layers[{i}] ({type(layer).__name__}) has no {attr!r}; it is not a layer")
+            if first.setdefault(id(layer), i) != i:
+                raise ValueError(f"layers[{i}] is the same object as layers[{first[id(layer)]}] ({layer!r}); a layer "
+                                 "keeps its inputs for the backward pass, so it can sit in one place only: "
+                                 "build a new layer for each place")
             if i > 0:
                 prev = self.layers[i - 1]
                 if getattr(prev, "out_shape", None) != getattr(layer, "in_shape", None):
@@ -274,9 +296,21 @@ class Network:
             if getattr(layer, "numbered", True):
                 ell += 1
             for name, array in layer.params.items():
-                dict.__setitem__(self.params, f"{name}{ell}", array)
+                dict.__setitem__(self._params, f"{name}{ell}", array)
                 self._grad_arrays[f"{name}{ell}"] = layer.grads[name]
             self.names.append((layer, ell))
+
+    @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, saved):  # net.params = saved restores the values, it does not rebind
+        if saved is not self._params:
+            if not isinstance(saved, dict) or set(saved) != set(self._params):
+                raise KeyError(f"params can only be given every parameter {sorted(self._params)}, "
+                               f"got {sorted(saved) if isinstance(saved, dict) else type(saved).__name__}")
+            self._params.update(saved)
 
     @property
     def in_shape(self):
@@ -284,7 +318,8 @@ class Network:
 
     def forward(self, X):
         """The forward pass through every layer: X (N, ...) -> y = x^L (N, c)."""
-        X = as_float_array("X", X, shape=("N",) + tuple(self.in_shape))
+        dtype = next(iter(self._params.values())).dtype if self._params else None
+        X = as_float_array("X", X, shape=("N",) + tuple(self.in_shape), dtype=dtype)
         x = X
         for layer in self.layers:
             x = layer.forward(x)
@@ -339,7 +374,7 @@ def gradient_step(params, grads, eta):
 
     ``eta`` is a positive float for every weight, or a dict that gives each parameter name
     a float or an array of that parameter's shape (a rate per weight, eta_ij).
-    Names missing from the dict are not updated.
+    A dict must give a rate for every name in ``grads`` (a KeyError otherwise).
     grads[name] has the shape of params[name], such as (10, 192) for W6.
     """
     for label, d in (("params", params), ("grads", grads)):
@@ -369,11 +404,18 @@ def gradient_step(params, grads, eta):
             raise TypeError(f"{label} must be a number or an array of numbers: {exc}") from None
         if rate_arr.dtype.kind not in "iuf":
             raise TypeError(f"{label} must be real, got dtype {rate_arr.dtype}")
-        rate_arr = rate_arr.astype(p.dtype)
+        with np.errstate(over="ignore"):
+            rate_arr, finite = rate_arr.astype(p.dtype), np.all(np.isfinite(rate_arr))
+        if finite and not np.all(np.isfinite(rate_arr)):
+            raise ValueError(f"{label} is beyond the range of {p.dtype}, the dtype of params[{name!r}]")
         if rate_arr.shape not in ((), p.shape):
             raise ValueError(f"{label} must be a scalar or have shape {p.shape}, got {rate_arr.shape}")
         if not np.all(np.isfinite(rate_arr)) or np.any(rate_arr < 0):
             raise ValueError(f"{label} must be finite and non-negative")
         steps[name] = rate_arr * g
+        if not p.flags.writeable:
+            raise ValueError(f"params[{name!r}] is a read-only array; gradient_step updates it in place")
+    if isinstance(eta, dict):
+        check_rate_names("eta", eta, {name: None for name in grads})
     for name, step in steps.items():
         params[name] -= step

@@ -72,15 +72,22 @@ def rel_error(a, b):
     """
     arrays = []
     for name, v in (("a", a), ("b", b)):
-        v = np.asarray(v) if not isinstance(v, (str, bytes)) else np.asarray(v, dtype=object)
+        try:
+            v = np.asarray(v) if not isinstance(v, (str, bytes)) else np.asarray(v, dtype=object)
+        except ValueError as exc:  # a ragged list
+            raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
         if v.dtype.kind not in "iuf":
             raise TypeError(f"{name} must be an array of real numbers, got dtype {v.dtype}")
         arrays.append(as_float_array(name, v.astype(np.float64)))
     a, b = arrays
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
-    denom = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
+    scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
+    if scale == 0:
+        return 0.0
+    scale = np.ldexp(1.0, int(np.frexp(scale)[1]) - 1)  # a power of 2 <= scale: dividing by it is exact
+    a, b = a / scale, b / scale  # the ratio is unchanged; the squares in the norms cannot overflow
+    return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
 
 
 def check_gradients(model, X, T, eps=1e-4, max_entries=None, seed=0):
@@ -103,8 +110,9 @@ def check_gradients(model, X, T, eps=1e-4, max_entries=None, seed=0):
         raise ValueError(f"max_entries must be None or a positive integer, got {max_entries!r}")
     if not (seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool))):
         raise TypeError(f"seed must be None or an int, got {seed!r}")
-    if np.ndim(X) == 0 or np.shape(X)[0] == 0:
-        raise ValueError(f"X must hold at least one pattern, got shape {np.shape(X)}")
+    X = as_float_array("X", X)
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"X must hold at least one pattern, got shape {X.shape}")
     analytic = model.gradients(X, T)
     rng = np.random.default_rng(seed)
     errors = {}

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from cnnlit.checks import as_float_array
+from cnnlit.checks import as_float_array, check_distribution
 
 
 def _log_alpha(c):
@@ -22,7 +22,8 @@ def _log_alpha(c):
     c = as_float_array("c", c)
     if c.ndim != 2 or c.size == 0:
         raise ValueError(f"c must have shape (n_in, n_out), one column per output map, both >= 1, got {c.shape}")
-    z = c - c.max(axis=0)
+    with np.errstate(over="ignore"):  # 1e308 - (-1e308) is -inf: a weight of exactly 0
+        z = c - c.max(axis=0)
     return z - np.log(np.exp(z).sum(axis=0))
 
 
@@ -41,6 +42,7 @@ def entropy(alpha):
         raise ValueError(f"alpha must have shape (n_in,) or (n_in, n_out), not empty, got {alpha.shape}")
     if np.any(alpha < 0) or np.any(alpha > 1):
         raise ValueError("alpha must hold weights in [0, 1] (a softmax's columns), got values outside")
+    check_distribution("alpha", alpha, axis=0)
     return -np.sum(alpha * np.log(np.where(alpha > 0, alpha, 1.0)), axis=0)
 
 
@@ -75,6 +77,11 @@ class L1Penalty:
 
 
 # -- book/06_sparsity.md, cell 16 -----------------------------------------
+def _times_log(alpha, log_term):
+    """alpha * log_term with 0 where alpha underflowed to 0 (0 log 0 = 0), not 0 * -inf = NaN."""
+    return np.where(alpha > 0, alpha * np.where(alpha > 0, log_term, 0.0), 0.0)
+
+
 class EntropyPenalty:
     """sum_j H(alpha_j), the entropies of the output maps' weights (eq-sparse-entropy), alpha = softmax(c).
 
@@ -87,14 +94,14 @@ class EntropyPenalty:
     def value(self, c):
         """sum_j H(alpha_j) (eq-sparse-entropy) of c (n_in, n_out): a float."""
         log_alpha = _log_alpha(c)
-        return float(-np.sum(np.exp(log_alpha) * log_alpha))
+        return float(-np.sum(_times_log(np.exp(log_alpha), log_alpha)))
 
     def grad(self, c):
         """d/dc of sum_j H(alpha_j) (eq-sparse-dh-dc): c (n_in, n_out) -> (n_in, n_out)."""
         log_alpha = _log_alpha(c)
         alpha = np.exp(log_alpha)
-        H = -np.sum(alpha * log_alpha, axis=0)
-        return -alpha * (log_alpha + H)
+        H = -np.sum(_times_log(alpha, log_alpha), axis=0)
+        return -_times_log(alpha, log_alpha + H)
 
 
 class LpPenalty:
@@ -178,6 +185,10 @@ class Penalized:
     @property
     def params(self):
         return self.model.params
+
+    @params.setter
+    def params(self, saved):  # restores the model's values, as Network's params = saved does
+        self.model.params = saved
 
     def penalty_value(self):
         """lam times the penalty of every combination layer: Omega of N11, for the current params."""

@@ -24,7 +24,7 @@ import numbers
 
 import numpy as np
 
-from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
+from cnnlit.checks import ParamDict, as_float_array, as_rng, check_dtype, check_memory, check_size
 from cnnlit.conv import Conv
 from cnnlit.dense import Dense, Network, get_activation
 
@@ -67,6 +67,7 @@ def up(x, m):
         raise ValueError(f"x must have at least 2 dimensions (..., P, Q), got shape {x.shape}")
     if x.shape[-1] == 0 or x.shape[-2] == 0:
         raise ValueError(f"x must have non-empty maps, got shape {x.shape}")
+    check_memory(f"m = {m} (up of x {x.shape})", x.size * m * m, x.dtype)
     return np.repeat(np.repeat(x, m, axis=-2), m, axis=-1)
 
 
@@ -117,9 +118,9 @@ class Subsample:
         if self.trainable:
             self.beta = np.full(C, 1.0 / self.m**2, dtype=self.dtype)
             self.b = np.zeros(C, dtype=self.dtype)
-            self.params = {"beta": self.beta, "b": self.b}
+            self.params = ParamDict(beta=self.beta, b=self.b)
         else:
-            self.params = {}
+            self.params = ParamDict()
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
 
     def _beta(self):
@@ -226,7 +227,8 @@ def check_two_stage(input_size, maps, kernel_size, m, n_classes):
     if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
         raise ValueError(f"maps must be a pair (maps of the first, maps of the second convolution layer), got {maps!r}")
     maps = tuple(check_size(f"maps[{i}]", v) for i, v in enumerate(maps))
-    conv_pool_sizes(input_size, kernel_size, m)
+    s1, _, _, s4 = conv_pool_sizes(input_size, kernel_size, m)
+    check_memory(f"input_size = {input_size}", max(maps[0] * s1 * s1, maps[1] * s4 * s4 * n_classes), np.float64)
     return maps, m
 
 

@@ -20,36 +20,29 @@ __all__ = [
 
 
 # -- book/07_practical.md, cell 4 ----------------------------------------
-import numbers
-import os
 import sys
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
-from cnnlit.checks import as_float_array, as_rng
+from cnnlit.checks import (
+    as_float_array,
+    as_rng,
+    check_contract,
+    check_distribution,
+    check_fraction,
+    check_patterns,
+    check_rate,
+    check_rate_names,
+    check_save_path,
+    check_state_fits,
+    check_stored_params,
+    check_training,
+    read_npz,
+)
 from cnnlit.conv import Conv, conv2, rot180
 from cnnlit.dense import Dense, SquaredError, gradient_step
 from cnnlit.fast import FastConv, FastDense, FastNetwork, FastSubsample, col2im
 from cnnlit.subsample import Flatten, Subsample, check_two_stage, up
-
-
-def _check_rate(name, rate, shape):
-    """A learning rate: a positive finite number, or a finite non-negative array of ``shape``."""
-    if isinstance(rate, np.ndarray) and rate.dtype.kind not in "iuf":
-        raise TypeError(f"the learning rate {name} must be real, got dtype {rate.dtype}")
-    if isinstance(rate, bool) or not isinstance(rate, (numbers.Real, np.ndarray)):
-        raise TypeError(f"the learning rate {name} must be a number or an array, got {type(rate).__name__}")
-    arr = np.asarray(rate, dtype=np.float64)
-    if arr.ndim == 0:
-        if not (np.isfinite(arr) and arr > 0):
-            raise ValueError(f"the learning rate {name} must be a positive finite number, got {rate!r}")
-    elif arr.shape != tuple(shape):
-        raise ValueError(f"the learning rate {name} must be a number or an array of shape {tuple(shape)}, got shape {arr.shape}")
-    elif not (np.all(np.isfinite(arr)) and np.all(arr >= 0)):
-        raise ValueError(f"the learning rate {name} must be finite and non-negative in every entry")
-    return rate
 
 
 def layer_rates(model, rates):
@@ -59,8 +52,7 @@ def layer_rates(model, rates):
     Formula: none (bookkeeping for the rates of SGD).
     Shapes: none (no arrays).
     """
-    if not hasattr(model, "names"):
-        raise TypeError(f"model must be a Network (with numbered layers in model.names), got {type(model).__name__}")
+    check_contract("model", model, ("names",), "a Network (with numbered layers in model.names)")
     if not isinstance(rates, dict):
         raise TypeError(f"rates must be a dict {{layer number: rate}}, got {type(rates).__name__}")
     out = {}
@@ -70,7 +62,7 @@ def layer_rates(model, rates):
         if ell not in rates:
             raise KeyError(f"no rate for layer {ell} ({layer!r}); rates has layers {sorted(rates)}")
         for name in layer.params:
-            out[f"{name}{ell}"] = _check_rate(f"rates[{ell}] (layer {ell})", rates[ell], ())
+            out[f"{name}{ell}"] = check_rate(f"rates[{ell}] (layer {ell})", rates[ell], ())
     unknown = set(rates) - {ell for layer, ell in model.names if layer.params}
     if unknown:
         raise KeyError(f"rates names layers without parameters or not in the model: {sorted(unknown)}")
@@ -87,18 +79,13 @@ class SGD:
     """
 
     def __init__(self, eta):
-        if isinstance(eta, dict):
-            self.eta = dict(eta)
-        else:
-            self.eta = _check_rate("eta", eta, ())
+        self.eta = dict(eta) if isinstance(eta, dict) else check_rate("eta", eta, ())
 
     def check(self, model):
         if isinstance(self.eta, dict):
-            missing, unknown = set(model.params) - set(self.eta), set(self.eta) - set(model.params)
-            if missing or unknown:
-                raise KeyError(f"eta must give a rate for each parameter: missing {sorted(missing)}, unknown {sorted(unknown)}")
+            check_rate_names("eta", self.eta, model.params)
             for name, rate in self.eta.items():
-                _check_rate(f"eta[{name!r}]", rate, model.params[name].shape)
+                check_rate(f"eta[{name!r}]", rate, model.params[name].shape)
 
     def step(self, model, X, T):
         """One step of N6 on the batch X (N, ...), T (N, c), in place."""
@@ -109,25 +96,6 @@ class SGD:
 
 
 # -- book/07_practical.md, cell 6 ----------------------------------------
-def _model_dtype(model):
-    return next(iter(model.params.values())).dtype if model.params else np.dtype(np.float64)
-
-
-def _check_data(model, X, T):
-    """X (N, ...) and T (N, c), with N > 0 and c the model's number of outputs, in the model's dtype."""
-    dtype = _model_dtype(model)
-    X = as_float_array("X", X, dtype=dtype)
-    T = as_float_array("T", T, dtype=dtype)
-    if X.ndim == 0 or len(X) == 0:
-        raise ValueError("the data set is empty: X has no patterns")
-    if T.ndim != 2 or len(T) != len(X):
-        raise ValueError(f"T must have shape (N, c) with N = {len(X)}, the number of patterns in X; got {T.shape}")
-    c = model.predict(X[:1]).shape[1]
-    if T.shape[1] != c:
-        raise ValueError(f"T has {T.shape[1]} columns but the model has {c} outputs: T must have shape ({len(X)}, {c})")
-    return X, T
-
-
 def _error(model, X, T):
     """The fraction of patterns whose largest output is not the target's class."""
     return float(np.mean(np.argmax(model.predict(X), axis=1) != np.argmax(T, axis=1)))
@@ -162,35 +130,15 @@ def train(model, X, T, *, epochs=1, batch_size=50, eta=None, optimizer=None, rng
     stderr is a terminal). ``callback(step, model)``, if given, is called at every record.
     Formula: none (the training loop; ``optimizer`` makes the update).
     """
-    for attr in ("params", "loss", "gradients", "predict"):
-        if not hasattr(model, attr):
-            raise TypeError(f"model must follow the model contract (params, loss, gradients, predict); "
-                            f"{type(model).__name__} has no {attr!r}")
-    for name, v in (("shuffle", shuffle), ("per_step", per_step)):
-        if not isinstance(v, (bool, np.bool_)):
-            raise TypeError(f"{name} must be True or False, got {v!r}")
-    if progress not in (None, True, False):
-        raise TypeError(f"progress must be True, False or None, got {progress!r}")
-    if (optimizer is None) == (eta is None):
-        raise ValueError("give either eta (plain gradient descent) or optimizer, not both and not neither")
+    # Every argument is checked first (Appendix B.7), so that a mistake never stops a run half-way.
+    check_training(model, eta=eta, optimizer=optimizer, epochs=epochs, batch_size=batch_size, record_every=record_every,
+                   shuffle=shuffle, per_step=per_step, progress=progress, callback=callback, monitor=monitor)
     optimizer = SGD(eta) if optimizer is None else optimizer
-    if not (hasattr(optimizer, "step") and hasattr(optimizer, "check")):
-        raise TypeError(f"optimizer must have methods check(model) and step(model, X, T), got {type(optimizer).__name__}")
-    X, T = _check_data(model, X, T)
+    X, T = check_patterns(model, X, T)
+    Xm, Tm = (X, T) if monitor is None else check_patterns(model, *monitor, names=("monitor X", "monitor T"))
     N = len(X)
-    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if batch_size > N:
         raise ValueError(f"batch_size {batch_size} is larger than the data set ({N} patterns)")
-    if record_every is not None and (isinstance(record_every, bool) or not isinstance(record_every, numbers.Integral)
-                                     or record_every < 1):
-        raise ValueError(f"record_every must be a positive integer or None, got {record_every!r}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable as callback(step, model), got {type(callback).__name__}")
-    if monitor is not None and not (isinstance(monitor, (tuple, list)) and len(monitor) == 2):
-        raise TypeError("monitor must be a pair (X_monitor, T_monitor)")
-    Xm, Tm = (X, T) if monitor is None else _check_data(model, *monitor)
     optimizer.check(model)
     rng = as_rng(rng)
     hist = {k: [] for k in ("step", "evaluations", "epoch", "loss", "error")}
@@ -240,18 +188,13 @@ def save_params(model, path):
     Formula: none (writes a file).
     Shapes: none (no arrays).
     """
-    if not isinstance(getattr(model, "params", None), dict):
-        raise TypeError(f"model must have a params dict, got {type(model).__name__}")
-    path = _check_path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"path {path}: the folder {path.parent} does not exist")
-    np.savez(path, **{name: np.asarray(p) for name, p in model.params.items()})
-
-
-def _check_path(path):
-    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    return Path(path)
+    check_contract("model", model, ("params",), "a model with a params dict")
+    if not isinstance(model.params, dict):
+        raise TypeError(f"model.params must be a dict of arrays, got {type(model.params).__name__}")
+    path = check_save_path("path", path)
+    params = {name: as_float_array(f"model.params[{name!r}]", p) for name, p in model.params.items()}
+    with open(path, "wb") as f:  # exactly this path: np.savez would append .npz to a name without it
+        np.savez(f, **params)
 
 
 def load_params(model, path):
@@ -262,32 +205,11 @@ def load_params(model, path):
     Formula: none (reads a file).
     Shapes: none (no arrays).
     """
-    if not isinstance(getattr(model, "params", None), dict):
-        raise TypeError(f"model must have a params dict, got {type(model).__name__}")
-    path = _check_path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"path {path}: no such file")
-    try:
-        f = np.load(path, allow_pickle=False)
-        if not hasattr(f, "files"):
-            raise ValueError("it holds a single array, not an .npz archive of named arrays")
-        with f:
-            stored = {name: f[name] for name in f.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"path {path}: not a parameter file written by save_params "
-                         f"(pickled objects are refused): {exc}") from None
-    missing, extra = sorted(set(model.params) - set(stored)), sorted(set(stored) - set(model.params))
-    if missing or extra:
-        raise ValueError(f"{path}: the file's parameters do not match the model's (a different architecture?): "
-                         f"missing {missing}, unexpected {extra}")
-    for name, p in model.params.items():
-        a = stored[name]
-        if a.shape != p.shape:
-            raise ValueError(f"{path}: parameter {name!r} has shape {a.shape} in the file but {p.shape} in the model")
-        if a.dtype != p.dtype:
-            raise ValueError(f"{path}: parameter {name!r} has dtype {a.dtype} in the file but {p.dtype} in the model")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{path}: parameter {name!r} holds non-finite values (NaN or inf) in the file")
+    check_contract("model", model, ("params",), "a model with a params dict")
+    if not isinstance(model.params, dict):
+        raise TypeError(f"model.params must be a dict of arrays, got {type(model.params).__name__}")
+    stored = read_npz("path", path, "a parameter file written by save_params (pickled objects are refused)")
+    check_stored_params(path, model.params, stored)
     for name, p in model.params.items():
         p[...] = stored[name]
 
@@ -381,9 +303,7 @@ def curvatures(model, X, T, *, forward=True):
     The rules: eq-sdlm-gn through each non-linearity, eq-sdlm-back down the layers, and the diagonal of
     eq-sdlm-w-exact for each parameter. X (N, ...), T (N, c); each estimate has its parameter's shape.
     """
-    for attr in ("forward", "layers", "names", "loss_fn", "params"):
-        if not hasattr(model, attr):
-            raise TypeError(f"model must be a Network of the package's layers; {type(model).__name__} has no {attr!r}")
+    check_contract("model", model, ("forward", "layers", "names", "loss_fn", "params"), "a Network of the package's layers")
     y = model.forward(X) if forward else model.layers[-1].x
     if y.shape[0] == 0:
         raise ValueError("X must hold at least one pattern: the estimates are means over the batch, and N = 0")
@@ -406,23 +326,20 @@ class SDLM:
     """
 
     def __init__(self, eta, mu=0.1, gamma=0.05):
-        self.eta = _check_rate("eta", eta, ())
-        self.mu = _check_rate("mu", mu, ())
-        if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0 < gamma <= 1:
-            raise ValueError(f"gamma must be a number in (0, 1], got {gamma!r}")
-        self.gamma = float(gamma)
+        self.eta, self.mu = check_rate("eta", eta, ()), check_rate("mu", mu, ())
+        self.gamma = check_fraction("gamma", gamma)
         self.h = None
 
     def check(self, model):
-        for attr in ("layers", "names", "loss_fn"):
-            if not hasattr(model, attr):
-                raise TypeError(f"SDLM needs a Network of the package's layers; the model has no {attr!r}")
+        check_contract("model", model, ("layers", "names", "loss_fn"), "a Network of the package's layers (for SDLM)")
         for layer in model.layers:
             if not isinstance(layer, (Flatten, Dense, Conv, FastConv, Subsample, FastSubsample)):
                 raise TypeError(f"SDLM has no second-order backward pass for {type(layer).__name__}")
+        check_state_fits("this SDLM", self.h, model.params)
 
     def step(self, model, X, T):
         """One step of eq-sdlm-update on the batch X (N, ...), T (N, c), in place, after updating h_kk."""
+        check_state_fits("this SDLM", self.h, model.params)
         g = model.gradients(X, T)
         hb = curvatures(model, X, T, forward=False)
         if self.h is None:
@@ -460,7 +377,7 @@ class SoftmaxCrossEntropy:
         u = as_float_array("u", u, shape=("N", "c"))
         if u.shape[1] == 0:
             raise ValueError("u must have at least one column (c >= 1), got shape (N, 0)")
-        return u, as_float_array("t", t, shape=u.shape)
+        return u, check_distribution("t", as_float_array("t", t, shape=u.shape), axis=1)
 
     def prob(self, u):
         """The softmax of each row of u (N, c)."""

@@ -12,7 +12,9 @@ in ALLOWED below.
 import argparse
 import gzip
 import json
+import os
 import pickle
+import tracemalloc
 import zipfile
 from functools import partial
 
@@ -59,6 +61,7 @@ def variants(good, *, ints_ok=False, nonfinite=True, rank=True):
         "strings": good.astype(str),
         "str": "abc",
         "None": None,
+        "ragged": [[1.0, 2.0], [3.0]],
     }
     if not ints_ok:
         out["int"] = good.astype(np.int64)
@@ -956,6 +959,428 @@ for public, fn in (("cli.cmd_train", cli.cmd_train), ("cli.cmd_evaluate", cli.cm
 for label, bad in (("str", "train --epochs 1"), ("ints", ["train", 1]), ("int", 3)):
     add("cli.main", f"argv-{label}", call(cli.main, bad), "argv")
 
+
+# -- issue 20: trustworthy at the edges, second pass (classes 1-4, 6-8, 10, 11; not the CLI) --------
+# Each class is mutated in every way it covers. Classes 7 and 8 are also run under tracemalloc by
+# test_nothing_large_is_allocated below: a refusal must come before any large allocation.
+
+
+def _f32_net():
+    return dense.Network([dense.Dense(3, 4, rng=0, dtype=np.float32), dense.Dense(4, 2, rng=1, dtype=np.float32)])
+
+
+def _readonly(net, key):
+    dict.__getitem__(net.params, key).flags.writeable = False
+    return net
+
+
+# class 1: every way of writing into a model's params dict is checked (or refused) like item assignment
+_P_BAD = {"shape": np.zeros(3), "nan": np.array([np.nan, 0.0]), "str": "ab", "int": np.zeros(2, np.int64)}
+for label, bad in _P_BAD.items():
+    add("checks.ParamDict", f"update-b3-{label}", call(lambda v: _dense_net().params.update({"b3": v}), bad), "params['b3']")
+    add("checks.ParamDict", f"update-kw-b3-{label}", call(lambda v: _dense_net().params.update(b3=v), bad), "params['b3']")
+    add("checks.ParamDict", f"ior-b3-{label}", call(lambda v: _dense_net().params.__ior__({"b3": v}), bad), "params['b3']")
+    add("checks.ParamDict", f"assign-b3-{label}", call(lambda v: setattr(_dense_net(), "params", {**_good_arrays(), "b3": v}),
+                                                       bad), "params['b3']")
+add("checks.ParamDict", "update-unknown", call(lambda: _dense_net().params.update({"W9": np.zeros(2)})), "W9", KeyError)
+add("checks.ParamDict", "ior-unknown", call(lambda: _dense_net().params.__ior__({"W9": np.zeros(2)})), "W9", KeyError)
+add("checks.ParamDict", "setdefault-unknown", call(lambda: _dense_net().params.setdefault("W9", np.zeros(2))), "W9", KeyError)
+for method, args in (("pop", ("W2",)), ("popitem", ()), ("clear", ()), ("__delitem__", ("W2",))):
+    add("checks.ParamDict", f"{method}", call(lambda m=method, a=args: getattr(_dense_net().params, m)(*a)), "params.update")
+add("checks.ParamDict", "assign-partial", call(lambda: setattr(_dense_net(), "params", {"W2": np.zeros((4, 3))})), "params",
+    KeyError)
+add("sparsity.Penalized", "params-assign-partial",
+    call(lambda: setattr(sparsity.Penalized(_comb_net(), sparsity.EntropyPenalty(), 0.1), "params", {"c4": 0})), "params",
+    KeyError)
+add("checks.ParamDict", "assign-not-a-dict", call(lambda: setattr(_dense_net(), "params", [1, 2])), "params", KeyError)
+add("checks.ParamDict", "read-only", call(lambda: _set(_readonly(_dense_net(), "b3").params, "b3", np.ones(2))), "params['b3']")
+add("checks.ParamDict", "update-read-only", call(lambda: _readonly(_dense_net(), "b3").params.update(b3=np.ones(2))),
+    "params['b3']")
+add("checks.ParamDict", "layer-params", call(lambda: _set(dense.Dense(2, 2).params, "b", np.zeros(3))), "params['b']")
+
+# class 2: one layer object in two places
+_D33 = dense.Dense(3, 3, rng=0)
+add("dense.Network", "same-layer-twice", call(lambda: dense.Network([_D33, _D33])), "layers[1]")
+add("dense.Network", "same-layer-apart", call(lambda: dense.Network([_D33, dense.Dense(3, 3), _D33])), "layers[2]")
+_FD33 = fast.FastDense(3, 3, rng=0)
+add("fast.FastNetwork", "same-layer-twice", call(lambda: fast.FastNetwork([_FD33, _FD33])), "layers[1]")
+_S22 = subsample.Subsample((1, 8, 8), 2)
+add("subsample.Subsample", "same-layer-twice", call(lambda: dense.Network([_S22, subsample.Subsample((1, 4, 4), 2), _S22])),
+    "layers[2]")
+
+# class 3: a dict of rates that misses a parameter or names an unknown one, where it is used
+def _step_with(eta):
+    net = _dense_net()
+    return dense.gradient_step(net.params, net.gradients(XD, TD), eta)
+
+
+def _sgd_step(eta):
+    net = _dense_net()
+    return train.SGD(eta).step(net, XD, TD)
+
+
+_RATES = {k: 0.1 for k in ("W2", "b2", "W3", "b3")}
+for label, eta in (("missing", {k: v for k, v in _RATES.items() if k != "b3"}), ("unknown", {**_RATES, "W9": 0.1}),
+                   ("empty", {})):
+    add("dense.gradient_step", f"eta-dict-{label}", call(_step_with, eta), "eta", KeyError)
+    add("train.SGD", f"step-eta-dict-{label}", call(_sgd_step, eta), "eta", KeyError)
+
+# class 4: cross-entropy targets and the probability-valued helpers
+_U = rng.normal(size=(3, 4))
+_T_GOOD = data.one_hot([0, 1, 3], 4)
+_T_BAD = {"negative": _T_GOOD - 0.5 * data.one_hot([2, 2, 2], 4), "sum-2": 2 * _T_GOOD, "sum-half": 0.5 * _T_GOOD,
+          "zeros": np.zeros((3, 4)), "above-1": _T_GOOD * 1.5 - 0.5 * np.roll(_T_GOOD, 1, axis=1),
+          "soft-sum-1.01": np.full((3, 4), 0.2525)}
+_CE = train.SoftmaxCrossEntropy()
+_CE_NET = dense.Network([dense.Dense(3, 4, "identity", rng=0)], loss=train.SoftmaxCrossEntropy())
+for label, bad in _T_BAD.items():
+    for method in ("per_pattern", "grad", "curvature"):
+        add("train.SoftmaxCrossEntropy", f"{method}-t-{label}", call(getattr(_CE, method), _U, bad), "t")
+    add("train.output_curvature", f"t-{label}", call(train.output_curvature, _CE, _U, bad), "t")
+    add("train.curvatures", f"T-ce-{label}", call(train.curvatures, _CE_NET, XD[:3], bad), "t")
+    add("dense.Network", f"loss-ce-T-{label}", call(_CE_NET.loss, XD[:3], bad), "t")
+    add("dense.Network", f"gradients-ce-T-{label}", call(_CE_NET.gradients, XD[:3], bad), "t")
+    add("train.train", f"ce-T-{label}", call(_train, model=_CE_NET, X=XD[:3], T=bad), "t")
+_A_BAD = {"sum-2": np.array([[1.0, 0.5], [1.0, 0.5]]), "sum-half": np.array([[0.25, 0.5], [0.25, 0.5]]),
+          "negative": np.array([[1.5, 0.5], [-0.5, 0.5]]), "zeros": np.zeros((2, 2))}
+for label, bad in _A_BAD.items():
+    label = f"columns-{label}"
+    add("sparsity.entropy", f"alpha-{label}", call(sparsity.entropy, bad), "alpha")
+    add("sparsity.effective_inputs", f"alpha-{label}", call(sparsity.effective_inputs, bad), "alpha")
+    add("combine.softmax_jacobian", f"alpha-{label}", call(combine.softmax_jacobian, bad[:, 0]), "alpha")
+    add("combine.softmax_backward", f"alpha-{label}", call(combine.softmax_backward, bad, np.ones((2, 2))), "alpha")
+
+# class 5 (the part in chapter 7): save_params writes exactly its path, and only what load_params reads
+add("train.save_params", "path-trailing-slash", ("tmp_path", lambda tmp_path: train.save_params(_dense_net(), f"{tmp_path}/p/")),
+    "path", FileNotFoundError)
+add("train.save_params", "path-folder", ("tmp_path", lambda tmp_path: train.save_params(_dense_net(), tmp_path)), "path",
+    FileNotFoundError)
+add("train.save_params", "path-empty", call(train.save_params, _dense_net(), ""), "path")
+for fn in (train.save_params, train.load_params):
+    add(f"train.{fn.__name__}", "model-params-list", ("tmp_path", lambda t, fn=fn: fn(_ParamsList(), t / "p.npz")),
+        "model.params")
+add("train.save_params", "path-fifo", ("tmp_path", lambda t: (os.mkfifo(t / "f"), train.save_params(_dense_net(), t / "f"))),
+    "path", FileNotFoundError)
+add("train.save_params", "path-dev-zero", call(train.save_params, _dense_net(), "/dev/zero"), "path", FileNotFoundError)
+for label, v in (("nan", np.nan), ("inf", np.inf)):
+    add("train.save_params", f"params-{label}",
+        ("tmp_path", lambda tmp_path, v=v: train.save_params(_nonfinite_net(v), tmp_path / "p.npz")), "model.params['b3']")
+
+
+class _ParamsList:
+    params = [np.zeros(2)]
+
+
+def _nonfinite_net(v):
+    net = _dense_net()
+    dict.__getitem__(net.params, "b3")[0] = v
+    return net
+
+
+# class 6: finite float64 that overflows float32 is refused after the cast
+for label, big in (("1e39", 1e39), ("-1e39", -1e39), ("max64", np.finfo(np.float64).max)):
+    X32 = XD.copy()
+    X32[0, 0] = big
+    add("dense.Network", f"predict-f32-X-{label}", call(_f32_net().predict, X32), "X")
+    add("dense.Network", f"loss-f32-X-{label}", call(_f32_net().loss, X32, TD[:2]), "X")
+    add("dense.Dense", f"forward-f32-{label}", call(dense.Dense(3, 4, dtype=np.float32).forward, X32), "x_prev")
+    add("checks.as_float_array", f"f32-{label}", call(checks.as_float_array, "X", X32, dtype=np.float32), "X")
+    add("checks.ParamDict", f"f32-b3-{label}", call(lambda b=big: _set(_f32_net().params, "b3", np.array([b, 0.0]))),
+        "params['b3']")
+    add("train.train", f"f32-X-{label}", call(_train, model=_f32_net(), X=X32), "X")
+    add("train.train", f"f32-T-{label}", call(_train, model=_f32_net(), T=np.where(TD > 0, big, 0.0)), "T")
+    add("dense.gradient_step", f"f32-eta-{label}", call(lambda b=big: dense.gradient_step(
+        _f32_net().params, _f32_net().gradients(XD, TD), abs(b))), "eta")
+
+
+# class 7: crafted files must not exhaust memory (data.py loaders, load_params, read_npz)
+def _gzip_bomb(tmp_path, declared_shape=(2, 3), payload=64 << 20):
+    """An IDX file whose header declares a small array, followed by 64 MB of zeros, gzipped (~64 kB)."""
+    header = bytes([0, 0, 0x08, len(declared_shape)]) + np.asarray(declared_shape, ">u4").tobytes()
+    import zlib
+    c = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [c.compress(header)]
+    zeros = bytes(1 << 20)
+    for _ in range(payload >> 20):
+        parts.append(c.compress(zeros))
+    parts.append(c.flush())
+    path = tmp_path / "bomb-idx3-ubyte.gz"
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def _npy_header(shape, descr="<f8"):
+    import io
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def _zip_with(tmp_path, members, patch=None):
+    """A zip (stored) of {name: bytes}; ``patch`` = (offset in the central directory entry, bytes)."""
+    path = tmp_path / "p.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, content in members.items():
+            z.writestr(name, content)
+    if patch is not None:
+        raw = bytearray(path.read_bytes())
+        i = raw.index(b"PK\x01\x02")
+        off, value = patch
+        raw[i + off:i + off + len(value)] = value
+        path.write_bytes(bytes(raw))
+    return path
+
+
+def _good_members():
+    import io
+    out = {}
+    for k, v in _good_arrays().items():
+        buf = io.BytesIO()
+        np.save(buf, v)
+        out[f"{k}.npy"] = buf.getvalue()
+    return out
+
+
+CRAFTED_NPZ = {
+    "huge-shape": lambda t: _zip_with(t, {**_good_members(), "b3.npy": _npy_header((10**12,)) + bytes(16)}),
+    "huge-2d-shape": lambda t: _zip_with(t, {**_good_members(), "W3.npy": _npy_header((10**6, 10**6)) + bytes(64)}),
+    "shape-short": lambda t: _zip_with(t, {**_good_members(), "b3.npy": _npy_header((2,)) + bytes(8)}),
+    "encrypted": lambda t: _zip_with(t, _good_members(), patch=(8, b"\x01\x00")),
+    "unknown-method": lambda t: _zip_with(t, _good_members(), patch=(10, b"\x63\x00")),
+    "declared-size-huge": lambda t: _zip_with(t, _good_members(), patch=(24, b"\xff\xff\xff\x7f")),
+    "npy-version-3": lambda t: _zip_with(t, {**_good_members(), "b3.npy": b"\x93NUMPY\x03\x00" + bytes(8)}),
+    "npy-huge-single": lambda t: ((t / "p.npz").write_bytes(_npy_header((10**12,)) + bytes(8)), t / "p.npz")[1],
+}
+for label, make in CRAFTED_NPZ.items():
+    add("train.load_params", f"crafted-{label}", ("tmp_path", partial(_load, make=make)), "p.npz")
+    add("checks.read_npz", f"crafted-{label}", ("tmp_path", lambda t, make=make: checks.read_npz("path", make(t), "a file")),
+        "p.npz")
+_SPECIAL = {"dev-zero": lambda t: "/dev/zero", "fifo": lambda t: (os.mkfifo(t / "fifo"), t / "fifo")[1],
+            "folder": lambda t: t}
+for label, make in _SPECIAL.items():
+    name = "/dev/zero" if label == "dev-zero" else str
+    add("train.load_params", f"path-{label}", ("tmp_path", lambda t, make=make: train.load_params(_dense_net(), make(t))),
+        name, FileNotFoundError)
+    add("data.read_idx", f"path-{label}", ("tmp_path", lambda t, make=make: data.read_idx(make(t))), name, FileNotFoundError)
+    add("checks.open_regular", f"path-{label}", ("tmp_path", lambda t, make=make: checks.open_regular("path", make(t))),
+        name, FileNotFoundError)
+add("data.read_idx", "gzip-bomb", ("tmp_path", lambda t: data.read_idx(_gzip_bomb(t))), "bomb-idx3-ubyte.gz")
+add("data.read_idx", "gzip-declares-huge", ("tmp_path", lambda t: data.read_idx(_gzip_bomb(t, (10**6, 10**6), 1 << 20))),
+    "bomb-idx3-ubyte.gz")
+add("data.read_idx", "gzip-declares-huge-3d",
+    ("tmp_path", lambda t: data.read_idx(_gzip_bomb(t, (60000, 10**4, 10**4), 1 << 20))), "bomb-idx3-ubyte.gz")
+
+
+def _mnist_bomb(tmp_path):
+    for name in data.MNIST_SHA256:
+        _gzip_bomb(tmp_path, payload=8 << 20).rename(tmp_path / (name + ".gz"))
+    return data.load_mnist(tmp_path)
+
+
+add("data.load_mnist", "gzip-bombs", ("tmp_path", _mnist_bomb), str)
+
+# class 8: absurd sizes are refused before any allocation, naming the argument
+ABSURD = {
+    "dense.Dense": call(dense.Dense, 10**7, 10**7),
+    "fast.FastDense": call(fast.FastDense, 10**7, 10**7),
+    "dense.glorot_uniform": call(dense.glorot_uniform, 10, 10, (10**7, 10**7), np.random.default_rng(0)),
+    "conv.Conv": call(conv.Conv, (10**5, 8, 8), 10**5, 5),
+    "combine.Combine": call(combine.Combine, (10**5, 8, 8), 10**5, 5),
+    "data.one_hot": call(data.one_hot, [1, 2], c=10**12),
+    "subsample.up": call(subsample.up, np.ones((2, 2)), 10**7),
+    "subsample.toolbox_cnn": call(subsample.toolbox_cnn, input_size=10**6),
+    "subsample.paper_cnn": call(subsample.paper_cnn, input_size=10**6),
+    "fast.fast_toolbox_cnn": call(fast.fast_toolbox_cnn, input_size=10**6),
+    "fast.fast_paper_cnn": call(fast.fast_paper_cnn, input_size=10**6),
+    "combine.combine_cnn": call(combine.combine_cnn, input_size=10**6),
+    "combine.fast_combine_cnn": call(combine.fast_combine_cnn, input_size=10**6),
+    "train.softmax_cnn": call(train.softmax_cnn, input_size=10**6),
+    "subsample.check_two_stage": call(subsample.check_two_stage, 10**6, (6, 12), 5, 2, 10),
+    "checks.check_memory": call(checks.check_memory, "n_out", 10**15, np.float64),
+}
+_ABSURD_NAMES = {"dense.Dense": "n_in x n_out", "fast.FastDense": "n_in x n_out", "dense.glorot_uniform": "shape",
+                 "conv.Conv": "in_shape[0] x n_out", "combine.Combine": "in_shape[0] x n_out", "data.one_hot": "c =",
+                 "subsample.up": "m =", "checks.check_memory": "n_out"}
+for public, thunk in ABSURD.items():
+    add(public, "absurd-size", thunk, _ABSURD_NAMES.get(public, "input_size"))
+
+
+# class 11: weak messages (classes for instances, ragged lists, read-only buffers, SDLM reuse, monitor)
+add("dense.Dense", "activation-class", call(dense.Dense, 2, 2, activation=dense.Sigmoid), "activation")
+add("dense.get_activation", "class", call(dense.get_activation, dense.ScaledTanh), "activation")
+add("conv.Conv", "activation-class", call(conv.Conv, (1, 6, 6), 2, 3, activation=dense.Sigmoid), "activation")
+add("dense.Network", "loss-class", call(dense.Network, [dense.Dense(2, 2)], loss=dense.SquaredError), "loss")
+add("dense.Network", "layer-class", call(dense.Network, [dense.Dense]), "layers[0]")
+for cls in (train.SGD, train.SDLM):
+    add("train.train", f"optimizer-class-{cls.__name__}", call(_train, eta=None, optimizer=cls), "optimizer")
+_RAGGED = [[1.0, 2.0], [3.0]]
+add("dense.Sigmoid", "f-ragged", call(dense.Sigmoid().f, _RAGGED), "u")
+add("dense.ScaledTanh", "df-ragged", call(dense.ScaledTanh().df, _RAGGED), "x")
+add("data.one_hot", "labels-ragged", call(data.one_hot, [[1, 2], [3]]), "labels")
+add("gradcheck.rel_error", "a-ragged", call(gradcheck.rel_error, _RAGGED, _RAGGED), "a")
+add("dense.Network", "predict-ragged", call(_dense_net().predict, [[1.0, 2.0, 3.0], [1.0]]), "X")
+add("dense.gradient_step", "params-read-only", call(lambda: _step_read_only()), "params['W2']")
+
+
+def _step_read_only():
+    net = _readonly(_dense_net(), "W2")
+    return dense.gradient_step(net.params, net.gradients(XD, TD), 0.1)
+
+
+def _sdlm_reused(second_call):
+    opt = train.SDLM(0.1)
+    opt.step(_dense_net(), XD, TD)
+    other = dense.Network([dense.Dense(3, 5, rng=0), dense.Dense(5, 2, rng=1)])
+    return opt.check(other) if second_call == "check" else opt.step(other, XD, TD)
+
+
+add("train.SDLM", "reused-check", call(_sdlm_reused, "check"), "SDLM")
+add("train.SDLM", "reused-step", call(_sdlm_reused, "step"), "SDLM")
+add("train.train", "SDLM-reused", call(lambda: _train(eta=None, optimizer=_sdlm_after_one_step())), "SDLM")
+
+
+def _sdlm_after_one_step():
+    opt = train.SDLM(0.1)
+    opt.step(dense.Network([dense.Dense(3, 5, rng=0), dense.Dense(5, 2, rng=1)]), XD, TD)
+    return opt
+
+
+for label, bad in (("nan", np.nan), ("inf", np.inf)):
+    Xm = XD.copy()
+    Xm[0, 0] = bad
+    add("train.train", f"monitor-X-{label}", call(_train, monitor=(Xm, TD)), "monitor X")
+    add("train.train", f"monitor-T-{label}", call(_train, monitor=(XD, np.where(TD > 0, bad, 0.0))), "monitor T")
+
+
+# the new checks of Appendix B, each with its own refusals
+for bad in (dense.Sigmoid, train.SGD, int):
+    add("checks.check_instance", f"{bad.__name__}", call(checks.check_instance, "optimizer", bad, "SGD(0.1)"), "optimizer")
+for bad in ("yes", 1, None, np.array([True])):
+    add("checks.check_flag", f"{bad!r}", call(checks.check_flag, "shuffle", bad), "shuffle")
+for bad in (None, 3, dense.Dense):
+    add("checks.check_contract", f"{bad!r}", call(checks.check_contract, "model", bad, ("params",), "a model"), "model")
+for bad in (0, -0.1, np.nan, "0.1", None, True, np.zeros(2, complex), np.array([-1.0, 1.0]), np.ones(3)):
+    add("checks.check_rate", f"{bad!r}", call(checks.check_rate, "eta", bad, (2,)), "eta")
+for label, rates in (("missing", {"W2": 0.1}), ("unknown", {"W2": 0.1, "b2": 0.1, "W9": 0.1})):
+    add("checks.check_rate_names", label, call(checks.check_rate_names, "eta", rates, {"W2": 0, "b2": 0}), "eta", KeyError)
+for bad in (0, 1.5, -1, np.nan, "0.5", True, None):
+    add("checks.check_fraction", f"{bad!r}", call(checks.check_fraction, "gamma", bad), "gamma")
+add("checks.check_state_fits", "names", call(checks.check_state_fits, "SDLM", {"W": np.zeros(2)}, {"V": np.zeros(2)}), "SDLM")
+add("checks.check_state_fits", "shapes", call(checks.check_state_fits, "SDLM", {"W": np.zeros(2)}, {"W": np.zeros(3)}), "SDLM")
+add_array_cases("checks.check_patterns", "X", lambda v: call(checks.check_patterns, _dense_net(), v, TD), XD)
+add_array_cases("checks.check_patterns", "T", lambda v: call(checks.check_patterns, _dense_net(), XD, v), TD)
+add("checks.check_patterns", "T-columns", call(checks.check_patterns, _dense_net(), XD, TD[:, :1], names=("Xm", "Tm")), "Tm")
+_TRAIN_OPTS = {"eta": 0.1, "optimizer": None, "epochs": 1, "batch_size": 2, "record_every": None, "shuffle": True,
+               "per_step": False, "progress": False, "callback": None, "monitor": None}
+for arg, bad in (("epochs", 0), ("batch_size", -1), ("record_every", 1.5), ("shuffle", "no"), ("per_step", None),
+                 ("progress", "bar"), ("callback", 3), ("monitor", XD), ("optimizer", train.SGD), ("optimizer", object())):
+    opts = {**_TRAIN_OPTS, arg: bad, **({"eta": None} if arg == "optimizer" else {})}
+    add("checks.check_training", f"{arg}-{bad!r}", call(checks.check_training, _dense_net(), **opts), arg)
+add("checks.check_training", "model", call(checks.check_training, None, **_TRAIN_OPTS), "model")
+_P01 = np.array([[0.5, 1.0], [0.5, 0.0]])
+for label, bad in (("sum", _P01 * 0.9), ("negative", _P01 - 0.5), ("above-1", _P01 * 2)):
+    add("checks.check_distribution", label, call(checks.check_distribution, "alpha", bad, 0), "alpha")
+    add("checks.check_distribution", f"rows-{label}", call(checks.check_distribution, "t", bad.T, 1), "t")
+for bad in (None, 5, True):
+    add("checks.open_regular", f"path-{bad!r}", call(checks.open_regular, "path", bad), "path")
+    add("checks.read_npz", f"path-{bad!r}", call(checks.read_npz, "path", bad, "a file"), "path")
+    add("checks.check_save_path", f"path-{bad!r}", call(checks.check_save_path, "path", bad), "path")
+add("checks.open_regular", "missing", ("tmp_path", lambda t: checks.open_regular("path", t / "no.npz")), "no.npz",
+    FileNotFoundError)
+add("checks.check_save_path", "no-folder", ("tmp_path", lambda t: checks.check_save_path("path", t / "no" / "p.npz")), "path",
+    FileNotFoundError)
+add("checks.check_save_path", "slash", ("tmp_path", lambda t: checks.check_save_path("path", f"{t}/p.npz/")), "path",
+    FileNotFoundError)
+add("checks.check_save_path", "empty", call(checks.check_save_path, "path", ""), "path")
+for label, stored in (("missing", {"W": np.zeros(2)}), ("shape", {"W": np.zeros(3), "b": np.zeros(1)}),
+                      ("dtype", {"W": np.zeros(2, np.float32), "b": np.zeros(1)}),
+                      ("nan", {"W": np.array([np.nan, 0.0]), "b": np.zeros(1)})):
+    add("checks.check_stored_params", label,
+        call(checks.check_stored_params, "p.npz", {"W": np.zeros(2), "b": np.zeros(1)}, stored), "p.npz")
+
+LARGE = 4 << 20  # bytes: a refusal of classes 7 and 8 may allocate less than this at its peak
+_TRACED = [(f"{public}:{cid}", thunk) for public, cases in CASES.items() for cid, thunk, _, _ in cases
+           if cid.startswith(("crafted-", "gzip-bomb", "gzip-declares", "path-dev-zero", "path-fifo", "absurd-size"))]
+
+
+@pytest.mark.parametrize("thunk", [t for _, t in _TRACED], ids=[i for i, _ in _TRACED])
+def test_nothing_large_is_allocated(thunk, tmp_path):
+    """Classes 7 and 8: the refusal comes before any large allocation (tracemalloc's peak < 4 MB)."""
+    if isinstance(thunk, tuple):
+        thunk = partial(thunk[1], tmp_path)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        with pytest.raises((ValueError, TypeError, FileNotFoundError)):
+            thunk()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < LARGE, f"peak allocation {peak / 1e6:.1f} MB while refusing"
+
+
+def test_traced_cases_cover_classes_7_and_8():
+    assert len(_TRACED) >= 40
+
+
+# classes that are answers, not refusals
+def test_param_routes_write_through_and_update_is_all_or_nothing():
+    net = _dense_net()
+    x = XD[:2]
+    saved, before = net.params.copy(), net.predict(x)
+    assert all(saved[k] is not net.params[k] for k in saved)        # copy() is a snapshot
+    for restore in (lambda s: net.params.update(s), lambda s: net.params.__ior__(s), lambda s: setattr(net, "params", s),
+                    lambda s: [net.params.setdefault(k) for k in s] and net.params.update(**s)):
+        for a in net.layers[0].params.values():
+            a += 1.0
+        assert not np.array_equal(net.predict(x), before)
+        restore(saved)
+        assert np.array_equal(net.predict(x), before)
+    W2 = net.params["W2"].copy()
+    with pytest.raises(ValueError):
+        net.params.update({"W2": W2 + 1.0, "b3": np.zeros(3)})
+    assert np.array_equal(net.params["W2"], W2)                     # nothing written when one value is bad
+    import copy
+    import pickle
+    for snap in (copy.copy(net.params), copy.deepcopy(net.params), pickle.loads(pickle.dumps(net.params))):
+        assert isinstance(snap, dict) and all(np.array_equal(snap[k], net.params[k]) and snap[k] is not net.params[k]
+                                               for k in snap)
+
+
+def test_save_params_writes_exactly_the_path(tmp_path):
+    net = _dense_net()
+    for name in ("weights", "weights.bin", "w.npz"):
+        train.save_params(net, tmp_path / name)
+        assert (tmp_path / name).is_file() and not (tmp_path / (name + ".npz")).exists()
+        other = _dense_net()
+        for a in other.params.values():
+            a += 1.0
+        train.load_params(other, tmp_path / name)
+        assert np.array_equal(other.predict(XD), net.predict(XD))
+
+
+def test_overflow_where_the_answer_is_representable():
+    """Class 10: the entropy penalty of logits near +-1e308 and rel_error near 1e200 are finite and right."""
+    c = np.array([[1e308, 0.0, -1e308], [-1e308, 1e308, -1e308], [0.0, -1e308, -1e308]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is the right answer
+        pen = sparsity.EntropyPenalty()
+        assert np.all(np.isfinite(pen.grad(c)))
+        # the third column is uniform over 3 maps: its entropy is log 3; the others are one-hot (0)
+        np.testing.assert_allclose(pen.value(c), np.log(3), rtol=1e-12)
+        for p in (sparsity.LpPenalty(0.5), sparsity.L1Penalty()):
+            assert np.isfinite(p.value(c)) and np.all(np.isfinite(p.grad(c)))
+        a, b = np.array([1e200, 2e200, -1e200]), np.array([1e200, 3e200, -1e200])
+        expected = gradcheck.rel_error(a / 1e200, b / 1e200)
+        assert gradcheck.rel_error(a, b) == pytest.approx(expected, rel=1e-15)
+        assert gradcheck.rel_error(np.full(3, 1e308), -np.full(3, 1e308)) == 1.0
+        assert gradcheck.rel_error(np.full(2, 1e-300), np.full(2, 1e-300)) == 0.0
+
+
+def test_one_layer_twice_would_give_wrong_gradients():
+    """Class 2, why: a layer reused in two places overwrites its cached input, so its gradient is wrong."""
+    d = dense.Dense(3, 3, rng=0)
+    with pytest.raises(ValueError, match="same object"):
+        dense.Network([d, d])
 
 # -- the tests -------------------------------------------------------------------------
 def _public_names():

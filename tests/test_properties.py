@@ -15,7 +15,11 @@ that a failing example is a handful of small integers. The properties:
 The example counts are in units of the "ci" profile (tests/conftest.py); another profile
 (HYPOTHESIS_PROFILE=dev) scales them all.
 """
+import copy
+import pickle
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,7 +39,7 @@ from cnnlit.combine import (
 )
 from cnnlit.conv import Conv, conv2, lenet5_c3_table, rot180
 from cnnlit.data import one_hot
-from cnnlit.dense import Dense, Network, ScaledTanh, Sigmoid, SquaredError
+from cnnlit.dense import Dense, Network, ScaledTanh, Sigmoid, SquaredError, gradient_step
 from cnnlit.fast import (
     FastConv,
     FastDense,
@@ -51,7 +55,7 @@ from cnnlit.fast import (
 from cnnlit.gradcheck import check_gradients, numerical_gradient, rel_error
 from cnnlit.sparsity import EntropyPenalty, L1Penalty, LpPenalty, Penalized, alpha_of
 from cnnlit.subsample import Flatten, Subsample, down, paper_cnn, toolbox_cnn, up
-from cnnlit.train import SoftmaxCrossEntropy, curvatures, softmax_cnn
+from cnnlit.train import SoftmaxCrossEntropy, curvatures, load_params, save_params, softmax_cnn
 
 # --- tolerances ------------------------------------------------------------------------------
 
@@ -399,6 +403,7 @@ def test_error_gradients_and_curvature(N, c, scale, onehot, seed):
     rng = np.random.default_rng(seed)
     u = scale * rng.normal(size=(N, c))
     t = one_hot(rng.integers(0, c, size=N), c) if onehot else rng.uniform(0.0, 1.0, size=(N, c))
+    t /= t.sum(axis=1, keepdims=True)   # the cross-entropy's targets are distributions (issue 20)
     for loss in (SquaredError(), SoftmaxCrossEntropy()):
         E = lambda v, loss=loss: float(np.sum(loss.per_pattern(v, t)))  # noqa: E731
         assert_fd(loss.grad(u, t), numerical_gradient(E, u.copy()), f"{loss!r}.grad")
@@ -839,3 +844,61 @@ def test_same_seed_gives_bitwise_identical_outputs(name, data):
     ga, gb = model_a.gradients(X, T), model_b.gradients(X, T)
     for k in ga:
         assert ga[k].tobytes() == gb[k].tobytes(), k
+
+
+# --- checkpoints (issue 20, class 1) ------------------------------------------------------------
+
+SNAPSHOTS = {   # ways to keep the parameters aside
+    "params.copy()": lambda params: params.copy(),
+    "copy.deepcopy": copy.deepcopy,
+    "copy.copy": copy.copy,
+    "pickle": lambda params: pickle.loads(pickle.dumps(params)),
+    "dict of copies": lambda params: {k: np.array(v) for k, v in params.items()},
+}
+RESTORES = {    # ways to put them back
+    "update": lambda model, saved: model.params.update(saved),
+    "update(**)": lambda model, saved: model.params.update(**saved),
+    "update(pairs)": lambda model, saved: model.params.update(list(saved.items())),
+    "|=": lambda model, saved: model.params.__ior__(saved),
+    "item assignment": lambda model, saved: [model.params.__setitem__(k, v) for k, v in saved.items()],
+    "setdefault, then assignment": lambda model, saved: [model.params.__setitem__(k, v) for k, v in saved.items()
+                                                         if model.params.setdefault(k) is not v],
+    "model.params = saved": lambda model, saved: setattr(model, "params", saved),
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@examples(4)
+@given(data=st.data())
+def test_checkpoint_restores_bit_identical_predictions(name, data):
+    """Any checkpoint kept and restored by a public route (a snapshot of params put back by update, |=,
+    item assignment, setdefault or attribute assignment; or save_params and load_params, with any file
+    name) gives bit-identical predictions after training has moved the weights, in float64 and float32."""
+    dtype = data.draw(DTYPES, label="dtype")
+    build, shape, c = data.draw(models(name, dtype), label="model")
+    model = build()
+    rng = np.random.default_rng(data.draw(SEEDS, label="seed"))
+    perturb_model(model, rng, 0.5)
+    X, T = data_for(shape, c, 3, rng, dtype)
+    before, start = model.predict(X), {k: np.array(v) for k, v in model.params.items()}
+    route = data.draw(st.sampled_from([*SNAPSHOTS, "save_params"]), label="kept by")
+    with tempfile.TemporaryDirectory() as tmp:
+        if route == "save_params":
+            path = Path(tmp) / data.draw(st.sampled_from(["ckpt.npz", "ckpt", "ckpt.bin"]), label="file")
+            save_params(model, path)
+        else:
+            saved = SNAPSHOTS[route](model.params)
+        clone = data.draw(st.sampled_from([copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))]), label="model copy")(model)
+        gradient_step(clone.params, clone.gradients(X, T), 0.5)    # the copy trains its own arrays ...
+        assert np.array_equal(model.predict(X), before)            # ... and leaves the model alone
+        gradient_step(model.params, model.gradients(X, T), 0.5)    # training moves the weights in place
+        perturb_model(model, rng, 1.0)
+        assert not all(np.array_equal(v, start[k]) for k, v in model.params.items())   # the test can fail
+        if route == "save_params":
+            load_params(model, path)
+        else:
+            RESTORES[data.draw(st.sampled_from(list(RESTORES)), label="restored by")](model, saved)
+    assert np.array_equal(model.predict(X), before)
+    fresh = build()                              # the copy's layers compute with the arrays of its dict
+    fresh.params.update(clone.params)
+    assert np.array_equal(fresh.predict(X), clone.predict(X))
