@@ -19,7 +19,13 @@
    - TeX's negative thin space is 1/6 em, not the 1 em mystmd writes;
    - figure numbers get the chapter's prefix as on the site (1.1, A.2), not a typst pattern;
    - admonitions with a class but no kind (the errata boxes) get a kind from their class
-     (tools/pdf/myst-plugin.mjs), since the typst writer drops those without one.
+     (tools/pdf/myst-plugin.mjs), since the typst writer drops those without one;
+   - a figure made from a code cell's output is placed once, in the figure (mystmd also writes
+     the image bare after the cell);
+   - solutions are collected at the end of their chapter, with links to their exercises and
+     back (tools/pdf/myst-plugin.mjs), and exercises stay where they are written (the `proof`
+     of tools/pdf/myst-imports.typ does not float them);
+   - cells tagged `fold` (only imports or only asserts) show their outputs, not their code.
 
 Exit status 0 means the PDF was written.
 """
@@ -60,10 +66,12 @@ def stage(root, src):
     text, n = re.subn(r"^project:\n", "project:\n" + export, text, count=1, flags=re.M)
     if n != 1:
         sys.exit("build failed: myst.yml has no `project:` section")
-    # tools/pdf/myst-plugin.mjs: admonitions get a kind, or the typst writer drops them
-    text, n = re.subn(r"^(  plugins:\n)", r"\1    - tools/pdf/myst-plugin.mjs\n", text, count=1, flags=re.M)
+    # tools/pdf/myst-plugin.mjs (admonitions get a kind, solutions move to their chapter's end,
+    # folded cells lose their code) runs after the site's plugin, which numbers the exercises
+    text, n = re.subn(r"^(    - tools/site/myst-plugin\.mjs\n)", r"\1    - tools/pdf/myst-plugin.mjs\n", text,
+                      count=1, flags=re.M)
     if n != 1:
-        sys.exit("build failed: myst.yml has no `plugins:` list under `project:`")
+        sys.exit("build failed: myst.yml's `plugins:` list under `project:` has no tools/site/myst-plugin.mjs")
     (src / "myst.yml").write_text(text)
 
 
@@ -86,6 +94,13 @@ def fix_figure_numbers(typ):
     return re.sub(r'#set figure\(numbering: "([^"]+)\.1"\)', r'#set figure(numbering: n => "\1." + str(n))', typ)
 
 
+def place_figures_once(typ):
+    # A figure that embeds a code cell's output (`:::{figure} #cell`) shows the image; mystmd
+    # also writes the same image bare after the cell. Keep the one in the figure.
+    in_figures = set(re.findall(r'#figure\(\s*image\("([^"]+)"', typ))
+    return re.sub(r'^#image\("([^"]+)"[^\n]*\)\n', lambda m: "" if m[1] in in_figures else m[0], typ, flags=re.M)
+
+
 def fix_negative_space(typ):
     # TeX's negative thin space \! is 3/18 em; mystmd writes it as #h(-1em), which makes
     # "f'\!(u)" print its parenthesis over the f'.
@@ -93,8 +108,9 @@ def fix_negative_space(typ):
 
 
 def fix_page_links(typ):
-    # "/slug#id" -> the id's own label; "/slug" -> the label at the start of that page
-    typ = re.sub(r'#link\("/[\w-]*#([\w.:-]+)"\)', r"#link(<\1>)", typ)
+    # "/slug#id" -> the id's own label; "/slug" -> the label at the start of that page;
+    # "#id" (an exercise's link to its solution and back) -> the label
+    typ = re.sub(r'#link\("/?[\w-]*#([\w.:-]+)"\)', r"#link(<\1>)", typ)
     typ = re.sub(r'#link\("/([\w-]+)"\)', r"#link(<page-\1>)", typ)
     return typ.replace('#link("/")', "#link(<page-index>)")  # the project's index page
 
@@ -121,7 +137,8 @@ def fix_typst(out, root):
     for f in out.glob("*.typ"):
         if f.name in ("book.typ", "myst-imports.typ"):
             continue
-        f.write_text(fix_page_links(number_equations(fix_negative_space(fix_figure_numbers(f.read_text())))))
+        typ = fix_negative_space(fix_figure_numbers(f.read_text()))
+        f.write_text((place_figures_once(fix_page_links(number_equations(typ)))))
     return includes
 
 

@@ -126,6 +126,115 @@ function dropEmbeddedOutputs(tree, page) {
   });
 }
 
+// ---------- exercises and solutions ----------
+// A solution is written as a gated pair (`solution-start` ... `solution-end`) so that it can
+// hold code cells. mystmd 1.11 parses a notebook cell by cell, so the page's tree has a
+// `solution` node with gate "start" inside one block, the notebook blocks that follow, and an
+// empty `solution` node with gate "end" (myst.yml silences its "gate is not closed" rule;
+// this function reports a gate left open instead). Everything between the gates becomes the
+// solution's children, so that it folds as one "Show solution" block.
+function joinSolutionGates(tree, page) {
+  const out = [];
+  let open = null; // the open solution node
+  let where = null;
+  const isGate = (n, gate) => n.type === 'solution' && n.gate === gate;
+  for (const block of tree.children) {
+    const kids = block.type === 'block' && block.kind !== 'notebook-code' ? block.children || [] : null;
+    if (!kids || !kids.some((k) => k.type === 'solution' && k.gate)) {
+      if (open) open.children.push(block); else out.push(block);
+      continue;
+    }
+    let frag = open ? null : { ...block, children: [] };
+    if (frag) out.push(frag);
+    for (const k of kids) {
+      if (isGate(k, 'start')) {
+        if (open) errors.push(`${page.slug}: solution "${open.label}" is not closed before solution "${k.label}"`);
+        if (!frag) { frag = { ...block, children: [], identifier: undefined, html_id: undefined }; out.push(frag); }
+        delete k.gate;
+        k.children = [...(k.children || [])];
+        frag.children.push(k);
+        open = k;
+        where = k.label;
+      } else if (isGate(k, 'end')) {
+        if (!open) errors.push(`${page.slug}: a solution-end without its solution-start`);
+        open = null;
+        frag = { ...block, children: [], identifier: undefined, html_id: undefined };
+        out.push(frag);
+      } else if (open) {
+        open.children.push(k);
+      } else {
+        frag.children.push(k);
+      }
+    }
+  }
+  if (open) errors.push(`${page.slug}: solution "${where}" has no solution-end`);
+  tree.children = out.filter((b) => b.type !== 'block' || (b.children || []).length);
+  let stray = 0;
+  visit(tree, 'solution', (n) => { if (n.gate) stray += 1; });
+  if (stray) errors.push(`${page.slug}: ${stray} solution gate(s) inside other content`);
+}
+// The exercise a solution belongs to: the reference in its title ("Solution to Exercise 5.3").
+function solutionTarget(sol) {
+  const title = (sol.children || []).find((c) => c.type === 'admonitionTitle');
+  let target = null;
+  if (title) visit(title, 'crossReference', (x) => { target ||= x; });
+  return target;
+}
+function exerciseSolutions(tree) {
+  const map = new Map(); // exercise identifier -> solution node
+  visit(tree, 'solution', (sol) => {
+    const ex = solutionTarget(sol);
+    if (ex) map.set(ex.identifier, sol);
+  });
+  return map;
+}
+
+// ---------- cells folded behind "show code" ----------
+// A code cell tagged `fold` (it only imports or only asserts; tools/fold_cells.py tags them)
+// shows its outputs, but its code only on demand.
+const FOLD_TAG = 'fold';
+const tagsOf = (block) => block?.data?.tags || block?.data?.metadata?.tags || [];
+function foldCells(tree) {
+  visit(tree, 'block', (block) => {
+    if (block.kind !== 'notebook-code' || !tagsOf(block).includes(FOLD_TAG)) return;
+    block.class = 'folded';
+    block.children = block.children.map((c) => (c.type === 'code'
+      ? { type: 'details', class: 'fold-code', children: [{ type: 'summary', children: [{ type: 'text', value: 'show code' }] }, c] }
+      : c));
+  });
+}
+
+// ---------- equation references inside parentheses ----------
+// "([](#eq-n8))" would print "((8))": a reference to an equation inside parentheses that the
+// text opens drops its own.
+function unparenthesizeEquationRefs(tree) {
+  visit(tree, (node) => {
+    const kids = node.children;
+    if (!Array.isArray(kids)) return;
+    let depth = 0;
+    for (const k of kids) {
+      if (k.type === 'text') {
+        for (const ch of k.value) depth = Math.max(0, depth + (ch === '(' ? 1 : ch === ')' ? -1 : 0));
+      } else if (k.type === 'crossReference' && k.kind === 'equation' && depth > 0) {
+        const texts = [];
+        visit(k, 'text', (t) => { texts.push(t); });
+        const all = texts.map((t) => t.value).join('');
+        if (texts.length && /^\(.*\)$/s.test(all)) {
+          texts[0].value = texts[0].value.replace(/^\(/, '');
+          texts[texts.length - 1].value = texts[texts.length - 1].value.replace(/\)$/, '');
+        }
+      }
+    }
+  });
+}
+
+// ---------- figure alt text from captions ----------
+function captionText(container) {
+  let text = '';
+  visit(container, 'caption', (c) => { text ||= nodeText(c).replace(/\s+/g, ' ').trim(); });
+  return text;
+}
+
 // ---------- handlers ----------
 function katexMacros(fm) {
   return Object.fromEntries(Object.entries(fm.math || {}).map(([k, v]) => [k, typeof v === 'string' ? v : v.macro]));
@@ -156,7 +265,12 @@ function outputHtml(out, page) {
     return fs.readFileSync(path.join(siteDir, 'public', local(v.path)), 'utf8');
   };
   for (const m of ['image/svg+xml', 'image/png', 'image/jpeg', 'image/gif']) {
-    if (data[m]?.path) return `<figure class="output image"><img src="${esc(local(data[m].path))}" alt="${esc(data['text/plain']?.content ?? 'output')}"></figure>`;
+    if (data[m]?.path) {
+      // the caption of the figure it is in; matplotlib's "<Figure size 900x190 with 6 Axes>" is no description
+      const plain = data['text/plain']?.content ?? '';
+      const alt = out.alt || (/^<Figure size/.test(plain) || !plain ? 'A figure drawn by the code cell above' : plain);
+      return `<figure class="output image"><img src="${esc(local(data[m].path))}" alt="${esc(alt)}"></figure>`;
+    }
   }
   if (data['text/html']) return `<div class="output html">${content('text/html')}</div>`;
   if (data['text/latex']) return `<div class="output latex">${renderTex(content('text/latex').replace(/^\$\$?|\$\$?$/g, ''), true, page)}</div>`;
@@ -182,7 +296,7 @@ function handlers(page) {
       return raw(`<pre class="code"><code class="hljs${lang ? ` language-${lang}` : ''}">${body}</code></pre>`);
     },
     outputs: (h, node) => raw(`<div class="outputs">${node.children.map((o) => outputHtml(o, page)).join('')}</div>`),
-    block: (h, node) => h(node, 'div', { class: ['block', node.kind].filter(Boolean).join(' '), id: node.html_id }, all(h, node)),
+    block: (h, node) => h(node, 'div', { class: ['block', node.kind, node.class].filter(Boolean).join(' '), id: node.html_id }, all(h, node)),
     heading: (h, node) => {
       const id = node.html_id || node.identifier || undefined;
       const anchor = id && node.depth > 1 ? [raw(`<a class="anchor" href="#${esc(id)}" aria-label="Link to this section" data-pagefind-ignore>#</a>`)] : [];
@@ -195,10 +309,17 @@ function handlers(page) {
       return h(node, 'a', { href, class: 'xref' }, all(h, node));
     },
     // a figure or table: its kind as a class (kind-figure, kind-table), for styles and tests
-    container: (h, node) => h(node, 'figure', {
+    container: (h, node) => {
+      const alt = node.kind === 'figure' ? captionText(node) : '';
+      if (alt) {
+        visit(node, 'output', (o) => { o.alt ||= alt; });
+        visit(node, 'image', (im) => { im.alt ||= alt; });
+      }
+      return h(node, 'figure', {
       id: node.identifier || node.label || undefined,
       class: [node.enumerated !== false ? 'numbered' : null, node.kind ? `kind-${node.kind}` : null, node.class].filter(Boolean).join(' ') || undefined,
-    }, all(h, node)),
+    }, all(h, node));
+    },
     // "Figure 3.2:" before a caption (mystmd fills the children from the template)
     captionNumber: (h, node) => {
       if (!node.enumerator) errors.push(`${page.slug}: ${node.kind || "container"} "${node.identifier}" has no number`);
@@ -226,6 +347,39 @@ function handlers(page) {
     div: (h, node) => (isBibliographyDiv(node)
       ? raw(`<div class="references">${bibliographyHtml()}</div>`)
       : h(node, 'div', { class: node.class, id: node.html_id || undefined }, all(h, node))),
+    // "Exercise 5.3" (numbered per chapter by tools/site/myst-plugin.mjs), a heading so that
+    // search results open it, and a link to its solution.
+    exercise: (h, node) => {
+      const id = node.html_id || node.identifier;
+      const title = node.children?.[0]?.type === 'admonitionTitle' ? node.children[0] : null;
+      const body = title ? node.children.slice(1) : node.children || [];
+      const sol = exercisesSolved.get(node.identifier);
+      const solId = sol ? sol.html_id || sol.identifier : null;
+      const head = [raw(`<span class="exercise-number">Exercise ${esc(node.enumerator ?? '')}</span>`),
+        ...(title ? [{ type: 'text', value: ' ' }, raw('<span class="exercise-name">'), ...all(h, title), raw('</span>')] : [])];
+      if (!sol) errors.push(`${page.slug}: exercise "${node.identifier}" has no solution`);
+      return h(node, 'section', { class: 'exercise', 'aria-labelledby': id ? `${id}-title` : undefined }, [
+        h(node, 'h4', { class: 'exercise-title', id }, head),
+        ...all(h, { ...node, children: body }),
+        ...(solId ? [raw(`<p class="to-solution"><a class="solution-link" href="#${esc(solId)}" data-pagefind-ignore>Solution to Exercise ${esc(node.enumerator ?? '')} &#8595;</a></p>`)] : []),
+      ]);
+    },
+    // folded by default, right after its exercise; a link back to it
+    solution: (h, node) => {
+      const id = node.html_id || node.identifier;
+      const ex = solutionTarget(node);
+      if (!ex) errors.push(`${page.slug}: solution "${node.identifier}" names no exercise`);
+      const exId = ex ? ex.html_id || ex.identifier : '';
+      const number = ex?.enumerator ?? '';
+      const body = (node.children || []).filter((c) => c.type !== 'admonitionTitle');
+      return h(node, 'details', { class: 'solution', id, 'data-exercise': exId || undefined }, [
+        raw(`<summary><span class="show">Show solution</span><span class="hide">Hide solution</span> <span class="of">to Exercise ${esc(number)}</span></summary>`),
+        raw('<div class="solution-body">'),
+        ...all(h, { ...node, children: body }),
+        raw(`<p class="to-exercise"><a class="exercise-link" href="#${esc(exId)}" data-pagefind-ignore>&#8593; Back to Exercise ${esc(number)}</a></p>`),
+        raw('</div>'),
+      ]);
+    },
     // myst-to-html drops the children of these; keep them.
     details: (h, node) => h(node, 'details', { class: node.class, open: node.open || undefined }, all(h, node)),
     summary: (h, node) => h(node, 'summary', all(h, node)),
@@ -279,10 +433,15 @@ function fixLinks(tree, page) {
   });
 }
 
+let exercisesSolved = new Map();
 function renderBody(page) {
   const tree = structuredClone(page.data.mdast);
+  joinSolutionGates(tree, page);
+  exercisesSolved = exerciseSolutions(tree);
   checkFigures(tree, page);
   dropEmbeddedOutputs(tree, page);
+  foldCells(tree);
+  unparenthesizeEquationRefs(tree);
   fixLinks(tree, page);
   glueMathPunctuation(tree);
   const pipe = unified()
