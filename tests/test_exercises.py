@@ -9,8 +9,6 @@ written in the real chapters. Screenshots: _build/screenshots/solution-*.png.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
 import sys

@@ -4,7 +4,8 @@
 1. `npm ci` in tools/site/ (only when node_modules is missing or was installed from another
    package-lock.json); offline, from npm's cache, or a clear failure within seconds
 2. `myst build --site --strict`  -> _build/site/{config.json,content/*.json,public/}
-   (uses the stored notebook outputs; nothing is executed; a broken reference fails the build)
+   (uses the stored notebook outputs; nothing is executed; a broken reference fails the build),
+   then tools/bibliography.py -> _build/site/bibliography.json (the references' order and labels)
 3. `tools/build_pdf.py` -> OUT/cnnlit.pdf, the whole book as one PDF (skipped with --no-pdf;
    the pages link to it when it is there)
 4. `node tools/site/render.mjs _build/site OUT` -> static HTML (KaTeX with MathML,
@@ -143,6 +144,8 @@ def build(root: Path, out: Path, pdf: bool = True) -> float:
     run([*myst_command(), "build", "--site", "--strict"], cwd=root, env=myst_env(), drop=NOISE)
     if not (root / "_build" / "site" / "config.json").exists():
         sys.exit("build failed: myst wrote no _build/site/config.json")
+    from tools.bibliography import write as write_bibliography
+    write_bibliography(root / "_build" / "site")  # one reference list for the site and the PDF
     shutil.rmtree(out, ignore_errors=True)
     if pdf:
         from tools.build_pdf import build as build_pdf

@@ -17,6 +17,8 @@
    - links to another page ("/fully-connected") point at a label placed where that page
      starts;
    - TeX's negative thin space is 1/6 em, not the 1 em mystmd writes;
+   - citations and the reference list are the site's (tools/bibliography.py: the same order
+     and the same labels, 1998a/1998b), not typst's own bibliography style;
    - figure numbers get the chapter's prefix as on the site (1.1, A.2), not a typst pattern;
    - admonitions with a class but no kind (the errata boxes) get a kind from their class
      (tools/pdf/myst-plugin.mjs), since the typst writer drops those without one;
@@ -30,6 +32,8 @@
 Exit status 0 means the PDF was written.
 """
 import argparse
+import html
+import json
 import os
 import re
 import shutil
@@ -115,6 +119,37 @@ def fix_page_links(typ):
     return typ.replace('#link("/")', "#link(<page-index>)")  # the project's index page
 
 
+def typst_text(markup):
+    """An entry's HTML as typst markup: italics kept, everything else plain and escaped."""
+    text = html.unescape(re.sub(r"<[^>]+>", lambda m: "\0" if re.fullmatch(r"</?i>", m[0]) else "", markup))
+    text = re.sub(r'([\\#\[\]*_`$<>@~"/])', r"\\\1", text)
+    return text.replace("\0", "_")
+
+
+def reference_list(bib):
+    """The site's reference list (tools/bibliography.py): the same order, text and letters."""
+    items = []
+    for k in bib["order"]:
+        label = re.sub(r"[^\w-]", "-", k)
+        items.append(f"#block(above: 0.8em)[{typst_text(bib['entries'][k]['html'])}]<cite-{label}>")
+    return "\n".join(items)
+
+
+def citations(typ, bib):
+    """`#cite(<key>)` -> "(LeCun et al., 1998b)", `form: "prose"` -> "LeCun et al. (1998b)", as on the
+    site, each a link to its entry in the reference list."""
+    def one(m):
+        key = m["key"]
+        if key not in bib["entries"]:
+            sys.exit(f"build failed: citation {key!r} is not in the bibliography")
+        e = bib["entries"][key]
+        label = re.sub(r"[^\w-]", "-", key)
+        who = typst_text(e["author"])
+        text = f"{who} ({e['year']})" if m["prose"] else f"({who}, {e['year']})"
+        return f"#link(<cite-{label}>)[{text}]"
+    return re.sub(r'#cite\(<(?P<key>[^>]+)>(?P<prose>,\s*form:\s*"prose")?\)', one, typ)
+
+
 def fix_typst(out, root):
     shutil.copy2(ROOT / "tools" / "pdf" / "myst-imports.typ", out / "myst-imports.typ")
     book = out / "book.typ"
@@ -125,19 +160,20 @@ def fix_typst(out, root):
         text = text.replace(f'#include "{name}.typ"', f'#metadata("{slug}") <page-{slug}>\n#include "{name}.typ"', 1)
     book.write_text(text)
     # The page whose text holds the `{div}` of class "bibliography" (the site's renderer fills it
-    # from references.bib) gets typst's bibliography, made from the same file (main.bib).
+    # from references.bib) gets the same list, in the same order, with the same labels.
     tocs = toc_files(root)
     if len(tocs) != len(includes):
         sys.exit(f"build failed: book.typ includes {len(includes)} pages, the toc lists {len(tocs)}")
+    bib = json.loads((root / "_build" / "site" / "bibliography.json").read_text())
     for toc, name in zip(tocs, includes, strict=True):
         md = (root / toc).with_suffix(".md")
         if md.exists() and re.search(r"^:class:\s*bibliography\s*$", md.read_text(), re.M):
             page = out / f"{name}.typ"
-            page.write_text(page.read_text() + '\n#bibliography("main.bib", title: none, style: "apa")\n')
+            page.write_text(page.read_text() + "\n" + reference_list(bib) + "\n")
     for f in out.glob("*.typ"):
         if f.name in ("book.typ", "myst-imports.typ"):
             continue
-        typ = fix_negative_space(fix_figure_numbers(f.read_text()))
+        typ = citations(fix_negative_space(fix_figure_numbers(f.read_text())), bib)
         f.write_text((place_figures_once(fix_page_links(number_equations(typ)))))
     return includes
 
@@ -145,6 +181,10 @@ def fix_typst(out, root):
 def build(root: Path, pdf: Path) -> float:
     t0 = time.monotonic()
     src = root / "_build" / "pdf-src"
+    if not (root / "_build" / "site" / "bibliography.json").exists():  # run on its own: the site's data first
+        run([*myst_command(), "build", "--site", "--strict"], cwd=root, env=myst_env(), drop=NOISE)
+        from tools.bibliography import write as write_bibliography
+        write_bibliography(root / "_build" / "site")
     stage(root, src)
     with tempfile.TemporaryDirectory() as bindir:
         noop = Path(bindir) / "typst"  # mystmd insists on running `typst compile`; step 3 compiles

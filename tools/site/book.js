@@ -29,6 +29,27 @@
       menu.setAttribute('aria-expanded', String(open));
     });
 
+    // An equation's number beside a formula too wide for the column would be printed over
+    // it: then the number goes below the formula (class tag-below), on this screen only.
+    function placeTags() {
+      document.querySelectorAll('.math-display').forEach((d) => {
+        const tag = d.querySelector('.katex-html > .tag');
+        if (!tag) return;
+        d.classList.remove('tag-below');
+        const t = tag.getBoundingClientRect();
+        const hit = [...d.querySelectorAll('.katex-html > .base')].some((b) => {
+          const r = b.getBoundingClientRect();
+          return r.width > 0 && r.right > t.left + 1 && r.left < t.right - 1 && r.bottom > t.top && r.top < t.bottom;
+        });
+        if (hit) d.classList.add('tag-below');
+      });
+      document.documentElement.dataset.tagsPlaced = String(Date.now());
+    }
+    placeTags();
+    document.fonts?.ready.then(placeTags);
+    let resizeTimer = null;
+    window.addEventListener('resize', () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(placeTags, 100); });
+
     // A link to a folded solution (or into one) opens it: #sol-... or an anchor inside it.
     function reveal() {
       const id = decodeURIComponent(location.hash.slice(1));

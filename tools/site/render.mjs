@@ -47,33 +47,21 @@ const pages = slugs.map((slug) => {
 // union of all pages' works on one page (the one whose text holds a `{div}` of class
 // "bibliography"), sorted by their formatted text (first author's surname), and every
 // citation links to its entry there.
-const bibliography = new Map();
-for (const p of pages) {
-  for (const [key, entry] of Object.entries(p.data.references?.cite?.data || {})) bibliography.set(key, entry);
-}
+// The list and its labels come from tools/bibliography.py (_build/site/bibliography.json), which
+// tools/build_pdf.py uses too: one order and one set of letters (1998a, 1998b) everywhere.
+const bibFile = path.join(siteDir, 'bibliography.json');
+if (!fs.existsSync(bibFile)) throw new Error(`${bibFile} is missing: run tools/bibliography.py (tools/build_book.py does)`);
+const bibData = JSON.parse(fs.readFileSync(bibFile, 'utf8'));
+const bibliography = new Map(bibData.order.map((k) => [k, bibData.entries[k]]));
 const plainText = (html) => String(html).replace(/<[^>]+>/g, '').replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
 const isBibliographyDiv = (node) => node.type === 'div' && String(node.class || '').split(/\s+/).includes('bibliography');
 const bibPages = pages.filter((p) => { let found = false; visit(p.data.mdast, 'div', (n) => { found ||= isBibliographyDiv(n); }); return found; });
 if (bibPages.length > 1) errors.push(`more than one page holds the bibliography: ${bibPages.map((p) => p.slug)}`);
 const bibHref = bibPages.length ? bibPages[0].href : null;
 const citeId = (key) => `cite-${String(key).replace(/[^\w-]/g, '-')}`;
-const bibOrder = [...bibliography.keys()].sort((a, b) => plainText(bibliography.get(a).html).localeCompare(plainText(bibliography.get(b).html)));
-// Works that would be cited with the same text ("LeCun et al. (1998)" for two papers) get the
-// letters a, b, ... after the year, in the citations and in the list, in the list's order.
+const bibOrder = bibData.order;
 const nodeText = (n) => n.value ?? (n.children || []).map(nodeText).join('');
-const citeTexts = new Map();
-for (const p of pages) {
-  visit(p.data.mdast, 'cite', (n) => {
-    if (!citeTexts.has(n.label)) citeTexts.set(n.label, nodeText(n).replace(/[(),;]/g, ' ').replace(/\s+/g, ' ').trim());
-  });
-}
-const yearSuffix = new Map();
-const sameText = new Map();
-for (const key of bibOrder) {
-  const t = citeTexts.get(key) ?? key;
-  sameText.set(t, [...(sameText.get(t) || []), key]);
-}
-for (const keys of sameText.values()) if (keys.length > 1) keys.forEach((k, i) => yearSuffix.set(k, String.fromCharCode(97 + i)));
+const yearSuffix = new Map(bibData.order.filter((k) => bibData.entries[k].letter).map((k) => [k, bibData.entries[k].letter]));
 function withYearSuffix(children, key) {
   const letter = yearSuffix.get(key);
   if (!letter) return children;
@@ -86,9 +74,7 @@ function withYearSuffix(children, key) {
 }
 function bibliographyHtml() {
   const item = (key) => {
-    const letter = yearSuffix.get(key);
-    const html = letter ? bibliography.get(key).html.replace(/\((\d{4})\)/, `($1${letter})`) : bibliography.get(key).html;
-    return `<li id="${esc(citeId(key))}">${html}</li>`;
+    return `<li id="${esc(citeId(key))}">${bibliography.get(key).html}</li>`;
   };
   return `<ul class="bibliography">${bibOrder.map(item).join('')}</ul>`;
 }
@@ -232,7 +218,23 @@ function unparenthesizeEquationRefs(tree) {
 function captionText(container) {
   let text = '';
   visit(container, 'caption', (c) => { text ||= nodeText(c).replace(/\s+/g, ' ').trim(); });
-  return text;
+  // the TeX of inline math, made readable: "5 \times 5" -> "5 × 5"
+  return text.replace(/\\times/g, '×').replace(/\\[,;!]/g, ' ').replace(/\\([a-zA-Z]+)/g, '$1').replace(/[{}]/g, '')
+    .replace(/^(Figure|Table)\s*([\w.]+):\s*/, '$1 $2: ');
+}
+
+// ---------- equation previews ----------
+// Every labelled display of the book: its TeX, so that a reference to it can show the formula
+// on hover (as a citation shows its entry).
+const equations = new Map();
+for (const p of pages) {
+  visit(p.data.mdast, 'math', (n) => { if (n.identifier) equations.set(n.identifier, n.value); });
+}
+function equationPreview(id, page) {
+  const tex = equations.get(id);
+  if (!tex) return null;
+  const html = renderTex(tex.replace(/\\tag\*?\{[^{}]*\}/g, '').replace(/\\label\{[^{}]*\}/g, ''), true, page);
+  return raw(`<span class="eq-preview" role="tooltip" data-pagefind-ignore>${html}</span>`);
 }
 
 // ---------- handlers ----------
@@ -306,6 +308,8 @@ function handlers(page) {
       if (!node.resolved) errors.push(`${page.slug}: unresolved reference "${node.identifier}"`);
       const id = node.html_id || node.identifier;
       const href = node.remote && node.url ? pageHref(`${node.url}#${id}`) : `#${id}`;
+      const preview = node.kind === 'equation' ? equationPreview(node.identifier, page) : null;
+      if (preview) return h(node, 'a', { href, class: 'xref eq' }, [...all(h, node), preview]);
       return h(node, 'a', { href, class: 'xref' }, all(h, node));
     },
     // a figure or table: its kind as a class (kind-figure, kind-table), for styles and tests
@@ -501,12 +505,38 @@ function downloads(page) {
   return links.length ? `<p class="downloads"><span>Download:</span> ${links.join(' ')}</p>` : '';
 }
 
+// "Run this chapter": the README's JupyterLab command (the block after <!-- lab-command -->),
+// the chapter's files, and the student edition's command when the README has one
+// (<!-- student-command -->). The README itself is copied into the site and linked.
+const README = path.join(projectRoot, 'README.md');
+const readmeText = fs.existsSync(README) ? fs.readFileSync(README, 'utf8') : '';
+function readmeCommand(marker) {
+  const m = new RegExp(`<!-- ${marker} -->\\s*\`\`\`bash\\n([\\s\\S]+?)\\n\\s*\`\`\``).exec(readmeText);
+  return m ? m[1].trim() : null;
+}
+function runBox(page) {
+  const src = page.location ? path.join(projectRoot, page.location.replace(/^\//, '')).replace(/\.ipynb$/, '.md') : null;
+  if (!src || !fs.existsSync(src)) return '';
+  const name = path.basename(src);
+  const lab = readmeCommand('lab-command');
+  const student = readmeCommand('student-command');
+  const nb = (page.data.frontmatter.exports || []).find((e) => e.format === 'ipynb');
+  const files = [`<a class="download md" href="sources/${esc(name)}" download="${esc(name)}">${esc(name)}</a>`,
+    ...(nb ? [`<a class="download ipynb" href="${esc(local(nb.url))}" download="${esc(nb.filename)}">${esc(name.replace(/\.md$/, '.ipynb'))}</a>`] : [])];
+  return `<aside class="run-chapter" aria-label="Run this chapter" data-pagefind-ignore>
+<p><strong>Run this chapter</strong> in JupyterLab: in a clone of the repository, after the book command of the ${readmeText ? '<a href="README.md">README</a>' : 'README'}, run</p>
+${lab ? `<pre class="command"><code>${esc(lab)}</code></pre>` : ''}
+<p>and open <code>${esc(name)}</code>; it opens as a notebook with its outputs. The chapter's files: ${files.join(' · ')}.</p>
+${student ? `<p>The student edition (the package's functions left for you to write, the solutions removed):</p><pre class="command student"><code>${esc(student)}</code></pre>` : ''}
+</aside>`;
+}
+
 function footer() {
   const lic = pages[0].data.frontmatter.license || {};
   const licLink = (l, what) => (l ? `${what} <a href="${esc(l.url)}">${esc(l.id || l.name)}</a>` : '');
   const license = [licLink(lic.content, 'Text'), licLink(lic.code, 'code')].filter(Boolean).join(', ');
   return `<footer class="site-footer">
-<p><strong>${esc(project.title || config.title)}</strong>${license ? ` · ${license}` : ''}${hasPdf ? ` · <a href="${PDF_NAME}">PDF of the whole book</a>` : ''}</p>
+<p><strong>${esc(project.title || config.title)}</strong>${license ? ` · ${license}` : ''}${hasPdf ? ` · <a href="${PDF_NAME}">PDF of the whole book</a>` : ''}${readmeText ? ' · <a href="README.md">README</a>' : ''}</p>
 <p class="paper">Follows J. Bouvrie, <em>Notes on Convolutional Neural Networks</em>, MIT Center for Biological and Computational Learning, 2006; its formulas are cited and re-derived, not copied.</p>
 </footer>`;
 }
@@ -554,6 +584,7 @@ ${toc}
 <main>
 <article data-pagefind-body>
 <header><h1 class="page-title">${esc(page.title)}</h1>${downloads(page)}</header>
+${runBox(page)}
 ${body}
 </article>
 <nav class="pager">
@@ -588,6 +619,7 @@ const darkCode = fs.readFileSync(path.join(NM, 'highlight.js/styles/github-dark.
   .replace(/(^|\})\s*([^{}@]+)\{/g, (m, close, sel) => `${close}\n${sel.split(',').map((x) => `html[data-theme="dark"] ${x.trim()}`).join(', ')} {`);
 fs.appendFileSync(path.join(outDir, 'assets/hljs.css'), `\n/* dark theme (github-dark) */\n${darkCode}`);
 fs.mkdirSync(path.join(outDir, 'sources'), { recursive: true });
+if (readmeText) fs.writeFileSync(path.join(outDir, 'README.md'), readmeText);
 for (const [rel, src] of mdSources) fs.cpSync(src, path.join(outDir, rel));
 const fontPkg = path.join(NM, '@fontsource/source-serif-4');
 const fontCss = ['400', '400-italic', '600', '700'].map((w) => fs.readFileSync(path.join(fontPkg, `${w}.css`), 'utf8')).join('\n');
