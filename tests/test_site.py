@@ -142,14 +142,14 @@ def test_search_finds_a_formulas_chapter(built, server, browser):
     for query, toc_file in FORMULA_NAMES.items():
         if toc_file not in built.pages:
             continue
-        hits = search(browser, query)
+        hits = [h.split("#")[0] for h in search(browser, query)]
         assert built.pages[toc_file] in hits, f"searching {query!r} does not find {toc_file}: {hits}"
     shot(browser, "search")
     # every chapter is found by its own title
     for toc_file in CHAPTERS:
         title = built.tree(built.pages[toc_file]).find_all("h1", "page-title")[0].text()
         words = " ".join(re.findall(r"[A-Za-z][A-Za-z-]{3,}", title)[:4])
-        hits = search(browser, words)
+        hits = [h.split("#")[0] for h in search(browser, words)]
         assert built.pages[toc_file] in hits, f"searching {words!r} does not find {toc_file}: {hits}"
 
 
@@ -368,7 +368,8 @@ def test_copy_buttons_and_equation_previews(built, server, browser):
         await new Promise(r => setTimeout(r, 300));
         return [b.dataset.copied, b.parentElement.querySelector('pre.code code').innerText]; })()""")
     assert copied[0] and copied[0] == copied[1], "the copy button does not copy the cell's code"
-    shown = browser.eval("""(() => { const a = document.querySelector('a.xref.eq'); if (!a) return null;
+    browser.send("Emulation.setFocusEmulationEnabled", enabled=True)  # :focus in a headless page
+    shown = browser.eval("""(() => { const a = document.querySelector('article a.xref.eq'); if (!a) return null;
         a.focus(); const p = a.querySelector('.eq-preview'); const r = p.getBoundingClientRect();
         return r.width > 0 && !!p.querySelector('.katex'); })()""")
     assert shown is not False, "an equation reference does not show its formula"
@@ -382,6 +383,7 @@ def test_search_opens_the_matching_section(built, server, browser):
     assert any("#" in h for h in hits), f"no result opens a section: {hits}"
     target = next(h for h in hits if "#" in h)
     page, anchor = target.split("#", 1)
+    assert page, f"a result without its page: {target}"
     assert anchor in {n.attrs.get("id") for n in built.tree(page).iter()}, target
 
 

@@ -10,13 +10,15 @@
 3. Fix what mystmd's typst writer leaves for typst to fetch or cannot express, then compile
    with the `typst` compiler from PyPI (the Python package embeds the compiler and its fonts):
    - myst-imports.typ imports a table package from typst's online registry; it is replaced by
-     tools/pdf/myst-imports.typ, which draws the same tables with typst's own `table`;
+     tools/pdf/myst-imports.typ, which draws the same tables with typst's own `table`, and
+     figures of several outputs with tools/pdf/subpar.typ instead of the `subpar` package;
    - `\\tag{N}` becomes `tag N` inside the math, which typst does not know; each tagged
      display becomes an equation numbered "(N)", so the paper's numbers stand beside it and
      a link to its label lands on it;
    - links to another page ("/fully-connected") point at a label placed where that page
      starts;
-   - TeX's negative thin space is 1/6 em, not the 1 em mystmd writes;
+   - TeX's negative thin space is 1/6 em, not the 1 em mystmd writes; \\iff and \\implies,
+     which it passes through by name, become typst's arrows;
    - citations and the reference list are the site's (tools/bibliography.py: the same order
      and the same labels, 1998a/1998b), not typst's own bibliography style;
    - figure numbers get the chapter's prefix as on the site (1.1, A.2), not a typst pattern;
@@ -101,8 +103,18 @@ def fix_figure_numbers(typ):
 def place_figures_once(typ):
     # A figure that embeds a code cell's output (`:::{figure} #cell`) shows the image; mystmd
     # also writes the same image bare after the cell. Keep the one in the figure.
-    in_figures = set(re.findall(r'#figure\(\s*image\("([^"]+)"', typ))
+    in_figures = set(re.findall(r'(?<![#\w])image\("([^"]+)"', typ))  # inside #figure( or #subpar.grid(
     return re.sub(r'^#image\("([^"]+)"[^\n]*\)\n', lambda m: "" if m[1] in in_figures else m[0], typ, flags=re.M)
+
+
+# TeX commands that mystmd's typst writer passes through as names typst's math does not know
+TYPST_MATH = {"iff": "<==>", "implies": "==>", "impliedby": "<=="}
+
+
+def fix_math_names(typ):
+    names = "|".join(TYPST_MATH)
+    pattern = re.compile(rf"(?<![\w.#])({names})(?![\w(])")
+    return re.sub(r"\$(?:[^$\\]|\\.)*\$", lambda m: pattern.sub(lambda n: TYPST_MATH[n[1]], m[0]), typ)
 
 
 def fix_negative_space(typ):
@@ -152,6 +164,7 @@ def citations(typ, bib):
 
 def fix_typst(out, root):
     shutil.copy2(ROOT / "tools" / "pdf" / "myst-imports.typ", out / "myst-imports.typ")
+    shutil.copy2(ROOT / "tools" / "pdf" / "subpar.typ", out / "subpar.typ")  # imported by myst-imports.typ
     book = out / "book.typ"
     text = book.read_text()
     includes = re.findall(r'#include "([\w.-]+)\.typ"', text)
@@ -173,7 +186,7 @@ def fix_typst(out, root):
     for f in out.glob("*.typ"):
         if f.name in ("book.typ", "myst-imports.typ"):
             continue
-        typ = citations(fix_negative_space(fix_figure_numbers(f.read_text())), bib)
+        typ = citations(fix_math_names(fix_negative_space(fix_figure_numbers(f.read_text()))), bib)
         f.write_text((place_figures_once(fix_page_links(number_equations(typ)))))
     return includes
 

@@ -117,7 +117,11 @@
       if (mine !== seq) return; // a newer query is on its way
       // Pagefind's urls start at the site's root and drop "index.html"; the pages are flat files
       // with relative links, so the book works from any folder.
-      const href = (url) => url.replace(/^\/+/, '').replace(/(^|\/)$/, '$1index.html');
+      const href = (url) => {
+        const [page, hash] = url.split('#');
+        const file = page.replace(/^\/+/, '').replace(/(^|\/)$/, '$1index.html');
+        return hash ? `${file}#${hash}` : file;
+      };
       // a result opens the section that matches (Pagefind's sub-results carry its anchor)
       const item = (d) => {
         const sub = (d.sub_results || []).find((r) => r.url && r.url.includes('#'));

@@ -208,6 +208,8 @@ function unparenthesizeEquationRefs(tree) {
         if (texts.length && /^\(.*\)$/s.test(all)) {
           texts[0].value = texts[0].value.replace(/^\(/, '');
           texts[texts.length - 1].value = texts[texts.length - 1].value.replace(/\)$/, '');
+        } else if (texts.length === 1 && /^\([^()]*\)/.test(all)) { // "[(5), corrected](#eq-...)"
+          texts[0].value = all.replace(/^\(([^()]*)\)/, '$1');
         }
       }
     }
