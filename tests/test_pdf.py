@@ -173,3 +173,28 @@ def test_one_bibliography_with_the_same_labels_on_the_site_and_in_the_pdf(pdf):
     for y in {y[:4] for y in years if y[-1].isalpha()}:
         letters = [v[4:] for v in years if v.startswith(y) and len(v) == 5]
         assert letters == sorted(letters) and letters[0] == "a", (y, letters)
+
+
+def test_wrapped_code_keeps_its_indentation(tmp_path):
+    """The PDF template's code rules (tools/pdf/template.typ): a line too long for the page
+    continues indented past its own indentation, not at the margin."""
+    typst = pytest.importorskip("typst")
+    rules = re.search(r"(#show raw\.where\(block: true\).*?\n)(?=#show heading)", (ROOT / "tools" / "pdf" / "template.typ")
+                      .read_text(), re.S)
+    assert rules and "raw.line" in rules.group(1), "the template has no rule for code lines"
+    long = "        result = " + " + ".join(f"term_number_{i}" for i in range(12))
+    (tmp_path / "t.typ").write_text("#set page(paper: \"a4\", margin: 2cm)\n" + rules.group(1)
+                                    + f"```python\ndef f():\n{long}\n```\n")
+    typst.compile(str(tmp_path / "t.typ"), output=str(tmp_path / "t.pdf"), ignore_system_fonts=True)
+    xs = {}
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            xs.setdefault(round(tm[5] + cm[5]), []).append(tm[4] * cm[0] + cm[4])
+
+    pypdf.PdfReader(tmp_path / "t.pdf").pages[0].extract_text(visitor_text=visit)
+    starts = [min(v) for _, v in sorted(xs.items(), reverse=True)]  # line by line, top to bottom
+    assert len(starts) >= 3, f"the long line did not wrap: {starts}"
+    margin, indented, continued = starts[0], starts[1], starts[2:]
+    assert indented > margin + 10, starts
+    assert all(x > indented + 5 for x in continued), f"a wrapped line starts left of its indentation: {starts}"
