@@ -47,7 +47,8 @@ def test_the_readme_leads_with_a_quick_start():
         assert f"<!-- {marker} -->" in quick, f"the quick start lacks the {marker}"
     assert "cnnlit train" in quick, "the quick start does not say how to run the program"
     assert "Ctrl-C" in quick and "keeps running" in quick, "the book command's server: say it keeps running and how to stop it"
-    assert len(README.splitlines()) <= 200, f"the README is {len(README.splitlines())} lines"
+    # 192 lines before the student edition's section (issue 23) is merged; it was 269 with the build's design
+    assert len(README.splitlines()) <= 250, f"the README is {len(README.splitlines())} lines"
     assert "(CONTRIBUTING.md)" in README
     for moved in ("render.mjs", "DevTools", "Jupyter Book 1", "tools/tangle.py"):
         assert moved not in README and moved in CONTRIBUTING, f"{moved!r} belongs in CONTRIBUTING.md"
