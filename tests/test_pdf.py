@@ -181,7 +181,7 @@ def test_wrapped_code_keeps_its_indentation(tmp_path):
     typst = pytest.importorskip("typst")
     rules = re.search(r"(#show raw\.where\(block: true\).*?\n)(?=#show heading)", (ROOT / "tools" / "pdf" / "template.typ")
                       .read_text(), re.S)
-    assert rules and "raw.line" in rules.group(1), "the template has no rule for code lines"
+    assert rules and "it.lines" in rules.group(1), "the template has no rule for code lines"
     long = "        result = " + " + ".join(f"term_number_{i}" for i in range(12))
     (tmp_path / "t.typ").write_text("#set page(paper: \"a4\", margin: 2cm)\n" + rules.group(1)
                                     + f"```python\ndef f():\n{long}\n```\n")
