@@ -636,3 +636,39 @@ def test_pages_in_a_real_browser(built, server, tmp_path, toc_file):
     blank = [i for i in range(inked[-1]) if i not in inked]
     assert not blank, f"{shot}: blank bands at {[1500 * i for i in blank]} px inside the page; ink per band {ink}"
     assert len({tuple(p) for p in (img[::7, ::7] * 255).astype(int).reshape(-1, 3)}) > 50
+
+
+# ---------------------------------------------------------------- folded cells, offline builds
+def test_cells_that_only_import_or_only_assert_are_folded():
+    """tools/fold_cells.py has nothing left to do: every code cell that only imports or only
+    asserts carries the tag `fold` and `jupyter.source_hidden`, and the kernelspec is what
+    JupyterLab writes (the lead re-runs the tool after merging chapters)."""
+    from tools import fold_cells
+
+    assert fold_cells.kind("import numpy as np\nfrom cnnlit import conv  # the layer") == "import"
+    assert fold_cells.kind("assert x == 1\nassert y < 2, 'why'") == "assert"
+    assert fold_cells.kind("x = 1\nassert x == 1") is None
+    assert fold_cells.kind("%matplotlib inline") is None
+    left = []
+    for md in sorted((ROOT / "book").glob("*.md")):
+        left += [f"{md.name}: {c}" for c in fold_cells.process(md, write=False)]
+    assert not left, "run `python tools/fold_cells.py`:\n" + "\n".join(left)
+
+
+def test_an_offline_build_without_node_modules_fails_fast(tmp_path):
+    """No tools/site/node_modules, no registry, an empty npm cache: the build stops within
+    seconds and says what is missing, instead of waiting minutes in `npm ci`."""
+    require_tool("npm", "the offline build check")
+    root = tmp_path / "project"
+    (root / "tools" / "site").mkdir(parents=True)
+    for f in ("package.json", "package-lock.json", "template.yml"):
+        shutil.copy2(ROOT / "tools" / "site" / f, root / "tools" / "site" / f)
+    env = {**tagged_env(), "npm_config_registry": "http://127.0.0.1:9/", "npm_config_cache": str(tmp_path / "npm-cache")}
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, BUILD, "--root", root, "--no-pdf"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    seconds = time.monotonic() - t0
+    assert_no_survivors("the offline build")
+    assert proc.returncode != 0
+    assert "node_modules" in proc.stderr and "cannot reach" in proc.stderr, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert seconds < 60, f"the offline build took {seconds:.0f} s to fail"

@@ -120,6 +120,47 @@ def test_the_readme_serves_the_book_folder(lab):
     listing = server.call("GET", "/api/contents/")
     names = {c["name"] for c in listing["content"]}
     assert {os.path.basename(f).replace(".ipynb", ".md") for f in CHAPTERS} <= names, names
+    # each chapter is listed once: the .ipynb twins (they hold the outputs) are hidden
+    assert not [n for n in names if n.endswith(".ipynb")], sorted(names)
+
+
+def test_opening_and_saving_an_unchanged_chapter_changes_nothing(lab):
+    """JupyterLab writes the running kernel's spec and language into the notebook when it saves;
+    the chapters store exactly that, so `git diff` stays empty (tools/fold_cells.py sets it)."""
+    import platform
+
+    server, repo, argv = lab
+    spec = server.call("GET", "/api/kernelspecs")
+    kernel = spec["kernelspecs"][spec["default"]]["spec"]
+    for toc_file in CHAPTERS[:3]:
+        md_name = os.path.basename(toc_file).replace(".ipynb", ".md")
+        md, ipynb = repo / "book" / md_name, repo / "book" / os.path.basename(toc_file)
+        md_before, nb_before = md.read_text(), ipynb.read_text()
+        model = server.call("GET", f"/api/contents/{md_name}?type=notebook&content=1")
+        meta = model["content"]["metadata"]
+        meta["kernelspec"] = {"display_name": kernel["display_name"], "language": kernel["language"], "name": spec["default"]}
+        meta.setdefault("language_info", {})["version"] = platform.python_version()
+        server.call("PUT", f"/api/contents/{md_name}", {"type": "notebook", "format": "json", "content": model["content"]})
+        assert md.read_text() == md_before, f"opening and saving {md_name} changed it"
+        assert ipynb.read_text() == nb_before, f"opening and saving {md_name} changed its .ipynb"
+
+
+def test_the_news_popup_is_off(lab):
+    server, repo, argv = lab
+    settings = server.call("GET", "/lab/api/settings/@jupyterlab/apputils-extension:notification")
+    props = settings["schema"]["properties"]
+    assert props["fetchNews"].get("default") == "false", props["fetchNews"]
+    assert props["checkForUpdates"].get("default") is False, props["checkForUpdates"]
+
+
+def test_jupyterlab_and_jupyterlab_myst_are_a_compatible_pair():
+    """`jupyter labextension list` marks every extension OK (jupyterlab-myst 2.7.0 needs the
+    @jupyter/ydoc 3 of JupyterLab 4.5; JupyterLab 4.6 brings ydoc 4 and disables it)."""
+    proc = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True,
+                          text=True, timeout=120, env=tagged_env())
+    out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+    assert re.search(r"jupyterlab-myst v\S+ enabled OK", out), out
+    assert "not compatible" not in out and " X" not in out, out
 
 
 def test_a_chapter_opens_as_a_notebook_with_its_outputs_and_saves_to_both_files(lab):

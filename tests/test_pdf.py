@@ -68,6 +68,29 @@ def test_the_papers_equation_numbers_stand_in_the_text(pdf):
     assert not re.search(r"\btag\s*U?\d", flat), "a raw \\tag in the PDF"
 
 
+def placements(resources, data):
+    """How many times a content stream draws an image (`/Name Do`), following form XObjects."""
+    xobjects = resources.get_object().get("/XObject") if resources else None
+    xobjects = xobjects.get_object() if xobjects else {}
+    n = 0
+    for name in re.findall(rb"/([^\s/]+)\s+Do\b", data):
+        obj = xobjects.get("/" + name.decode())
+        if obj is None:
+            continue
+        obj = obj.get_object()
+        if obj.get("/Subtype") == "/Image":
+            n += 1
+        elif obj.get("/Subtype") == "/Form":
+            n += placements(obj.get("/Resources"), obj.get_data())
+    return n
+
+
+def test_the_title_page_hyphenates_nothing(pdf):
+    reader, text, out = pdf
+    first = reader.pages[0].extract_text()
+    assert "\xad" not in first and not re.search(r"\w-\n", first), f"the title page hyphenates: {first!r}"
+
+
 def test_figures_and_cross_references(pdf):
     """The figures of the stored outputs are images in the PDF, and the references between
     chapters are links that land on a page of the document."""
@@ -76,14 +99,15 @@ def test_figures_and_cross_references(pdf):
     images = 0
     internal = 0
     for page in reader.pages:
-        xobjects = page.get("/Resources", {}).get("/XObject")
-        if xobjects:
-            images += sum(1 for v in xobjects.get_object().values() if v.get_object().get("/Subtype") == "/Image")
+        contents = page.get_contents()
+        if contents is not None:
+            images += placements(page.get("/Resources"), contents.get_data())
         for a in page.get("/Annots") or []:
             a = a.get_object()
             if a.get("/Subtype") == "/Link" and ("/Dest" in a or a.get("/A", {}).get("/S") == "/GoTo"):
                 internal += 1
-    assert images >= figures, (images, figures)
+    # one for one: each figure's image is drawn once (not also bare after its code cell)
+    assert images == figures, f"{images} images are drawn in the PDF for {figures} figures"
     links = sum(len(re.findall(r"\]\(#eq-", without_fences(source_md(f)))) for f in CHAPTERS)
     assert internal >= links, f"{internal} internal links in the PDF, but the chapters link equations {links} times"
     assert "Figure" in text
@@ -119,3 +143,58 @@ def test_the_pdf_sources_import_nothing_online(pdf):
     imports = [f.name for f in typ if "@preview/" in f.read_text()]
     assert not imports, f"typst files import online packages: {imports}"
     assert Path(ROOT / "tools" / "pdf" / "template.yml").is_file()
+
+
+def test_one_bibliography_with_the_same_labels_on_the_site_and_in_the_pdf(pdf):
+    """The PDF's reference list is the site's: the same entries in the same order, with the same
+    year letters (two works by the same authors in one year: 1998a, 1998b); each citation reads
+    as on the site; no stray commas ("(1998b,)")."""
+    reader, text, out = pdf
+    pages = pages_of_build(ROOT / "_build" / "site")
+    squeeze = lambda t: re.sub(r"\s", "", t.replace("\xad\n", "").replace("\xad", "-").replace("\u2019", "'"))  # noqa: E731
+    flat = squeeze(text)
+    site_entries, cites = [], set()
+    for f in CHAPTERS:
+        tree = parse_html((out / pages[f]).read_text())
+        for ul in tree.find_all("ul", "bibliography"):
+            site_entries += [squeeze(li.text()) for li in ul.find_all("li")]
+        cites |= {squeeze(a.text()) for a in tree.find_all("a", "cite")}
+    assert site_entries, "the site lists no references"
+    start = flat.rfind(site_entries[0][:40])
+    assert start >= 0, f"the PDF lacks the first reference: {site_entries[0][:60]}"
+    positions = [flat.find(e[:50], start) for e in site_entries]
+    assert -1 not in positions, [e[:50] for e, p in zip(site_entries, positions, strict=True) if p < 0]
+    assert positions == sorted(positions), "the PDF orders the references otherwise than the site"
+    for c in cites:
+        assert c in flat, f"the site's citation {c!r} is not in the PDF"
+    assert not re.search(r"\((?:[^()]*,)?(?:19|20)\d\d[a-z]?,\)", flat), "a stray comma in a citation"
+    # works cited with the same text get letters, in the list's order, on both
+    years = [re.search(r"\((\d{4}[a-z]?)\)", e).group(1) for e in site_entries]
+    for y in {y[:4] for y in years if y[-1].isalpha()}:
+        letters = [v[4:] for v in years if v.startswith(y) and len(v) == 5]
+        assert letters == sorted(letters) and letters[0] == "a", (y, letters)
+
+
+def test_wrapped_code_keeps_its_indentation(tmp_path):
+    """The PDF template's code rules (tools/pdf/template.typ): a line too long for the page
+    continues indented past its own indentation, not at the margin."""
+    typst = pytest.importorskip("typst")
+    rules = re.search(r"(#show raw\.where\(block: true\).*?\n)(?=#show heading)", (ROOT / "tools" / "pdf" / "template.typ")
+                      .read_text(), re.S)
+    assert rules and "it.lines" in rules.group(1), "the template has no rule for code lines"
+    long = "        result = " + " + ".join(f"term_number_{i}" for i in range(12))
+    (tmp_path / "t.typ").write_text("#set page(paper: \"a4\", margin: 2cm)\n" + rules.group(1)
+                                    + f"```python\ndef f():\n{long}\n```\n")
+    typst.compile(str(tmp_path / "t.typ"), output=str(tmp_path / "t.pdf"), ignore_system_fonts=True)
+    xs = {}
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            xs.setdefault(round(tm[5] + cm[5]), []).append(tm[4] * cm[0] + cm[4])
+
+    pypdf.PdfReader(tmp_path / "t.pdf").pages[0].extract_text(visitor_text=visit)
+    starts = [min(v) for _, v in sorted(xs.items(), reverse=True)]  # line by line, top to bottom
+    assert len(starts) >= 3, f"the long line did not wrap: {starts}"
+    margin, indented, continued = starts[0], starts[1], starts[2:]
+    assert indented > margin + 10, starts
+    assert all(x > indented + 5 for x in continued), f"a wrapped line starts left of its indentation: {starts}"

@@ -2,9 +2,10 @@
 """Build the cnnlit book as a static, offline HTML site.
 
 1. `npm ci` in tools/site/ (only when node_modules is missing or was installed from another
-   package-lock.json)
+   package-lock.json); offline, from npm's cache, or a clear failure within seconds
 2. `myst build --site --strict`  -> _build/site/{config.json,content/*.json,public/}
-   (uses the stored notebook outputs; nothing is executed; a broken reference fails the build)
+   (uses the stored notebook outputs; nothing is executed; a broken reference fails the build),
+   then tools/bibliography.py -> _build/site/bibliography.json (the references' order and labels)
 3. `tools/build_pdf.py` -> OUT/cnnlit.pdf, the whole book as one PDF (skipped with --no-pdf;
    the pages link to it when it is there)
 4. `node tools/site/render.mjs _build/site OUT` -> static HTML (KaTeX with MathML,
@@ -19,9 +20,11 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,12 +79,40 @@ def run(cmd, cwd, env=None, drop=None):
         sys.exit(f"build failed: {Path(str(cmd[0])).name} exited with {rc}")
 
 
+def registry_reachable(site, timeout=5.0):
+    """Whether npm's registry answers a TCP connection within `timeout` seconds."""
+    try:
+        url = subprocess.run(["npm", "config", "get", "registry"], cwd=site, capture_output=True, text=True,
+                             timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return False, "npm's registry"
+    u = urllib.parse.urlsplit(url or "https://registry.npmjs.org/")
+    port = u.port or (443 if u.scheme == "https" else 80)
+    try:
+        with socket.create_connection((u.hostname, port), timeout=timeout):
+            return True, u.hostname
+    except OSError:
+        return False, u.hostname
+
+
 def ensure_node_modules(site):
     stamp = site / "node_modules" / ".lock-sha256"
     lock = hashlib.sha256((site / "package-lock.json").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == lock:
         return
-    run(["npm", "ci", "--no-audit", "--no-fund"], cwd=site)
+    ok, host = registry_reachable(site)
+    if ok:  # bounded: a stalled download fails instead of waiting for minutes
+        run(["npm", "ci", "--no-audit", "--no-fund", "--fetch-retries=1", "--fetch-timeout=60000"], cwd=site)
+    else:
+        # offline: npm's own cache may still hold every package of the lockfile
+        print(f"+ npm ci --offline   ({host} cannot be reached; trying npm's cache)", flush=True)
+        proc = subprocess.run(["npm", "ci", "--offline", "--no-audit", "--no-fund"], cwd=site,
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            sys.exit(f"build failed: {site / 'node_modules'} is missing, npm cannot reach {host} (no network?), "
+                     "and npm's cache does not hold the renderer's packages (tools/site/package-lock.json). "
+                     "Run the build once with network access (it installs them into tools/site/node_modules/), "
+                     "or copy that folder from another checkout of the same package-lock.json.")
     stamp.write_text(lock)
 
 
@@ -113,6 +144,8 @@ def build(root: Path, out: Path, pdf: bool = True) -> float:
     run([*myst_command(), "build", "--site", "--strict"], cwd=root, env=myst_env(), drop=NOISE)
     if not (root / "_build" / "site" / "config.json").exists():
         sys.exit("build failed: myst wrote no _build/site/config.json")
+    from tools.bibliography import write as write_bibliography
+    write_bibliography(root / "_build" / "site")  # one reference list for the site and the PDF
     shutil.rmtree(out, ignore_errors=True)
     if pdf:
         from tools.build_pdf import build as build_pdf

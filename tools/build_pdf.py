@@ -10,20 +10,32 @@
 3. Fix what mystmd's typst writer leaves for typst to fetch or cannot express, then compile
    with the `typst` compiler from PyPI (the Python package embeds the compiler and its fonts):
    - myst-imports.typ imports a table package from typst's online registry; it is replaced by
-     tools/pdf/myst-imports.typ, which draws the same tables with typst's own `table`;
+     tools/pdf/myst-imports.typ, which draws the same tables with typst's own `table`, and
+     figures of several outputs with tools/pdf/subpar.typ instead of the `subpar` package;
    - `\\tag{N}` becomes `tag N` inside the math, which typst does not know; each tagged
      display becomes an equation numbered "(N)", so the paper's numbers stand beside it and
      a link to its label lands on it;
    - links to another page ("/fully-connected") point at a label placed where that page
      starts;
-   - TeX's negative thin space is 1/6 em, not the 1 em mystmd writes;
+   - TeX's negative thin space is 1/6 em, not the 1 em mystmd writes; \\iff and \\implies,
+     which it passes through by name, become typst's arrows;
+   - citations and the reference list are the site's (tools/bibliography.py: the same order
+     and the same labels, 1998a/1998b), not typst's own bibliography style;
    - figure numbers get the chapter's prefix as on the site (1.1, A.2), not a typst pattern;
    - admonitions with a class but no kind (the errata boxes) get a kind from their class
-     (tools/pdf/myst-plugin.mjs), since the typst writer drops those without one.
+     (tools/pdf/myst-plugin.mjs), since the typst writer drops those without one;
+   - a figure made from a code cell's output is placed once, in the figure (mystmd also writes
+     the image bare after the cell);
+   - solutions are collected at the end of their chapter, with links to their exercises and
+     back (tools/pdf/myst-plugin.mjs), and exercises stay where they are written (the `proof`
+     of tools/pdf/myst-imports.typ does not float them);
+   - cells tagged `fold` (only imports or only asserts) show their outputs, not their code.
 
 Exit status 0 means the PDF was written.
 """
 import argparse
+import html
+import json
 import os
 import re
 import shutil
@@ -60,10 +72,12 @@ def stage(root, src):
     text, n = re.subn(r"^project:\n", "project:\n" + export, text, count=1, flags=re.M)
     if n != 1:
         sys.exit("build failed: myst.yml has no `project:` section")
-    # tools/pdf/myst-plugin.mjs: admonitions get a kind, or the typst writer drops them
-    text, n = re.subn(r"^(  plugins:\n)", r"\1    - tools/pdf/myst-plugin.mjs\n", text, count=1, flags=re.M)
+    # tools/pdf/myst-plugin.mjs (admonitions get a kind, solutions move to their chapter's end,
+    # folded cells lose their code) runs after the site's plugin, which numbers the exercises
+    text, n = re.subn(r"^(    - tools/site/myst-plugin\.mjs\n)", r"\1    - tools/pdf/myst-plugin.mjs\n", text,
+                      count=1, flags=re.M)
     if n != 1:
-        sys.exit("build failed: myst.yml has no `plugins:` list under `project:`")
+        sys.exit("build failed: myst.yml's `plugins:` list under `project:` has no tools/site/myst-plugin.mjs")
     (src / "myst.yml").write_text(text)
 
 
@@ -86,6 +100,23 @@ def fix_figure_numbers(typ):
     return re.sub(r'#set figure\(numbering: "([^"]+)\.1"\)', r'#set figure(numbering: n => "\1." + str(n))', typ)
 
 
+def place_figures_once(typ):
+    # A figure that embeds a code cell's output (`:::{figure} #cell`) shows the image; mystmd
+    # also writes the same image bare after the cell. Keep the one in the figure.
+    in_figures = set(re.findall(r'(?<![#\w])image\("([^"]+)"', typ))  # inside #figure( or #subpar.grid(
+    return re.sub(r'^#image\("([^"]+)"[^\n]*\)\n', lambda m: "" if m[1] in in_figures else m[0], typ, flags=re.M)
+
+
+# TeX commands that mystmd's typst writer passes through as names typst's math does not know
+TYPST_MATH = {"iff": "<==>", "implies": "==>", "impliedby": "<=="}
+
+
+def fix_math_names(typ):
+    names = "|".join(TYPST_MATH)
+    pattern = re.compile(rf"(?<![\w.#])({names})(?![\w(])")
+    return re.sub(r"\$(?:[^$\\]|\\.)*\$", lambda m: pattern.sub(lambda n: TYPST_MATH[n[1]], m[0]), typ)
+
+
 def fix_negative_space(typ):
     # TeX's negative thin space \! is 3/18 em; mystmd writes it as #h(-1em), which makes
     # "f'\!(u)" print its parenthesis over the f'.
@@ -93,14 +124,47 @@ def fix_negative_space(typ):
 
 
 def fix_page_links(typ):
-    # "/slug#id" -> the id's own label; "/slug" -> the label at the start of that page
-    typ = re.sub(r'#link\("/[\w-]*#([\w.:-]+)"\)', r"#link(<\1>)", typ)
+    # "/slug#id" -> the id's own label; "/slug" -> the label at the start of that page;
+    # "#id" (an exercise's link to its solution and back) -> the label
+    typ = re.sub(r'#link\("/?[\w-]*#([\w.:-]+)"\)', r"#link(<\1>)", typ)
     typ = re.sub(r'#link\("/([\w-]+)"\)', r"#link(<page-\1>)", typ)
     return typ.replace('#link("/")', "#link(<page-index>)")  # the project's index page
 
 
+def typst_text(markup):
+    """An entry's HTML as typst markup: italics kept, everything else plain and escaped."""
+    text = html.unescape(re.sub(r"<[^>]+>", lambda m: "\0" if re.fullmatch(r"</?i>", m[0]) else "", markup))
+    text = re.sub(r'([\\#\[\]*_`$<>@~"/])', r"\\\1", text)
+    return text.replace("\0", "_")
+
+
+def reference_list(bib):
+    """The site's reference list (tools/bibliography.py): the same order, text and letters."""
+    items = []
+    for k in bib["order"]:
+        label = re.sub(r"[^\w-]", "-", k)
+        items.append(f"#block(above: 0.8em)[{typst_text(bib['entries'][k]['html'])}]<cite-{label}>")
+    return "\n".join(items)
+
+
+def citations(typ, bib):
+    """`#cite(<key>)` -> "(LeCun et al., 1998b)", `form: "prose"` -> "LeCun et al. (1998b)", as on the
+    site, each a link to its entry in the reference list."""
+    def one(m):
+        key = m["key"]
+        if key not in bib["entries"]:
+            sys.exit(f"build failed: citation {key!r} is not in the bibliography")
+        e = bib["entries"][key]
+        label = re.sub(r"[^\w-]", "-", key)
+        who = typst_text(e["author"])
+        text = f"{who} ({e['year']})" if m["prose"] else f"({who}, {e['year']})"
+        return f"#link(<cite-{label}>)[{text}]"
+    return re.sub(r'#cite\(<(?P<key>[^>]+)>(?P<prose>,\s*form:\s*"prose")?\)', one, typ)
+
+
 def fix_typst(out, root):
     shutil.copy2(ROOT / "tools" / "pdf" / "myst-imports.typ", out / "myst-imports.typ")
+    shutil.copy2(ROOT / "tools" / "pdf" / "subpar.typ", out / "subpar.typ")  # imported by myst-imports.typ
     book = out / "book.typ"
     text = book.read_text()
     includes = re.findall(r'#include "([\w.-]+)\.typ"', text)
@@ -109,25 +173,31 @@ def fix_typst(out, root):
         text = text.replace(f'#include "{name}.typ"', f'#metadata("{slug}") <page-{slug}>\n#include "{name}.typ"', 1)
     book.write_text(text)
     # The page whose text holds the `{div}` of class "bibliography" (the site's renderer fills it
-    # from references.bib) gets typst's bibliography, made from the same file (main.bib).
+    # from references.bib) gets the same list, in the same order, with the same labels.
     tocs = toc_files(root)
     if len(tocs) != len(includes):
         sys.exit(f"build failed: book.typ includes {len(includes)} pages, the toc lists {len(tocs)}")
+    bib = json.loads((root / "_build" / "site" / "bibliography.json").read_text())
     for toc, name in zip(tocs, includes, strict=True):
         md = (root / toc).with_suffix(".md")
         if md.exists() and re.search(r"^:class:\s*bibliography\s*$", md.read_text(), re.M):
             page = out / f"{name}.typ"
-            page.write_text(page.read_text() + '\n#bibliography("main.bib", title: none, style: "apa")\n')
+            page.write_text(page.read_text() + "\n" + reference_list(bib) + "\n")
     for f in out.glob("*.typ"):
         if f.name in ("book.typ", "myst-imports.typ"):
             continue
-        f.write_text(fix_page_links(number_equations(fix_negative_space(fix_figure_numbers(f.read_text())))))
+        typ = citations(fix_math_names(fix_negative_space(fix_figure_numbers(f.read_text()))), bib)
+        f.write_text((place_figures_once(fix_page_links(number_equations(typ)))))
     return includes
 
 
 def build(root: Path, pdf: Path) -> float:
     t0 = time.monotonic()
     src = root / "_build" / "pdf-src"
+    if not (root / "_build" / "site" / "bibliography.json").exists():  # run on its own: the site's data first
+        run([*myst_command(), "build", "--site", "--strict"], cwd=root, env=myst_env(), drop=NOISE)
+        from tools.bibliography import write as write_bibliography
+        write_bibliography(root / "_build" / "site")
     stage(root, src)
     with tempfile.TemporaryDirectory() as bindir:
         noop = Path(bindir) / "typst"  # mystmd insists on running `typst compile`; step 3 compiles

@@ -29,6 +29,65 @@
       menu.setAttribute('aria-expanded', String(open));
     });
 
+    // An equation's number beside a formula too wide for the column would be printed over
+    // it: then the number goes below the formula (class tag-below), on this screen only.
+    function placeTags() {
+      document.querySelectorAll('.math-display').forEach((d) => {
+        const tag = d.querySelector('.katex-html > .tag');
+        if (!tag) return;
+        d.classList.remove('tag-below');
+        const t = tag.getBoundingClientRect();
+        const hit = [...d.querySelectorAll('.katex-html > .base')].some((b) => {
+          const r = b.getBoundingClientRect();
+          return r.width > 0 && r.right > t.left + 1 && r.left < t.right - 1 && r.bottom > t.top && r.top < t.bottom;
+        });
+        if (hit) d.classList.add('tag-below');
+      });
+      document.documentElement.dataset.tagsPlaced = String(Date.now());
+    }
+    placeTags();
+    document.fonts?.ready.then(placeTags);
+    let resizeTimer = null;
+    window.addEventListener('resize', () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(placeTags, 100); });
+
+    // A link to a folded solution (or into one) opens it: #sol-... or an anchor inside it.
+    function reveal() {
+      const id = decodeURIComponent(location.hash.slice(1));
+      const target = id && document.getElementById(id);
+      if (!target) return;
+      for (let d = target.closest('details'); d; d = d.parentElement?.closest('details')) d.open = true;
+      target.scrollIntoView();
+    }
+    window.addEventListener('hashchange', reveal);
+    reveal();
+
+    // Copy buttons on code cells: the cell's code as plain text.
+    document.querySelectorAll('pre.code').forEach((pre) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'copy';
+      b.textContent = 'Copy';
+      b.setAttribute('aria-label', 'Copy the code');
+      b.setAttribute('data-pagefind-ignore', '');
+      b.addEventListener('click', async () => {
+        const code = pre.querySelector('code')?.innerText ?? pre.innerText;
+        try {
+          await navigator.clipboard.writeText(code);
+          b.textContent = 'Copied';
+        } catch (e) {
+          const r = document.createRange(); r.selectNodeContents(pre);
+          const sel = getSelection(); sel.removeAllRanges(); sel.addRange(r);
+          b.textContent = 'Selected: press Ctrl+C';
+        }
+        b.dataset.copied = code;
+        setTimeout(() => { b.textContent = 'Copy'; }, 2000);
+      });
+      const box = document.createElement('div');
+      box.className = 'code-box';
+      pre.replaceWith(box);
+      box.append(pre, b);
+    });
+
     // Search: Pagefind's index in pagefind/ (written by tools/build_book.py). It is loaded on
     // first use; over file:// browsers refuse to load it, so the box says so.
     const input = document.getElementById('search-input');
@@ -58,9 +117,20 @@
       if (mine !== seq) return; // a newer query is on its way
       // Pagefind's urls start at the site's root and drop "index.html"; the pages are flat files
       // with relative links, so the book works from any folder.
-      const href = (url) => url.replace(/^\/+/, '').replace(/(^|\/)$/, '$1index.html');
+      const href = (url) => {
+        const [page, hash] = url.split('#');
+        const file = page.replace(/^\/+/, '').replace(/(^|\/)$/, '$1index.html');
+        return hash ? `${file}#${hash}` : file;
+      };
+      // a result opens the section that matches (Pagefind's sub-results carry its anchor)
+      const item = (d) => {
+        const sub = (d.sub_results || []).find((r) => r.url && r.url.includes('#'));
+        const url = href(sub ? sub.url : d.url);
+        const where = sub && sub.title && sub.title !== d.meta.title ? ` <span class="search-section">› ${sub.title}</span>` : '';
+        return `<li><a href="${url}">${d.meta.title || d.url}${where}</a><p>${sub ? sub.excerpt : d.excerpt}</p></li>`;
+      };
       results.innerHTML = data.length
-        ? `<ol>${data.map((d) => `<li><a href="${href(d.url)}">${d.meta.title || d.url}</a><p>${d.excerpt}</p></li>`).join('')}</ol>`
+        ? `<ol>${data.map(item).join('')}</ol>`
         : '<p class="search-note">No page matches.</p>';
       results.dataset.state = 'done';
     }

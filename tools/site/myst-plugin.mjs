@@ -4,7 +4,7 @@
 //    Untagged, unlabelled equations are left unnumbered.
 // 2. Links to a jupytext `X.md` whose paired `X.ipynb` is the page in the toc are
 //    pointed at the .ipynb, so mystmd resolves them as page links (and checks them).
-// 3. Figures and tables are numbered per chapter, with the chapter as prefix: the third
+// 3. Figures, tables and exercises are numbered per chapter, with the chapter as prefix: the third
 //    figure of book/03_subsampling is "3.3", of book/A1_digits "A.3". The prefix comes from
 //    the file name (NN_name: NN; A1_name: A), so the caption ("Figure 3.3:") and every
 //    reference to it ("Figure 3.3", from any page) show the same number (mystmd keeps a
@@ -39,6 +39,11 @@ const transform = () => (tree, vfile) => {
         && node.enumerated !== false && !node.enumerator) {
       counts[node.kind] += 1;
       node.enumerator = prefix ? `${prefix}.${counts[node.kind]}` : String(counts[node.kind]);
+    }
+    // exercises too: "Exercise 5.3" is chapter 5's third
+    if (node.type === 'exercise' && node.enumerated !== false && node.gate !== 'end') {
+      counts.exercise = (counts.exercise || 0) + 1;
+      node.enumerator = prefix ? `${prefix}.${counts.exercise}` : String(counts.exercise);
     }
     if (node.type === 'math') {
       const m = TAG.exec(node.value || '');

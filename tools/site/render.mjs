@@ -47,33 +47,21 @@ const pages = slugs.map((slug) => {
 // union of all pages' works on one page (the one whose text holds a `{div}` of class
 // "bibliography"), sorted by their formatted text (first author's surname), and every
 // citation links to its entry there.
-const bibliography = new Map();
-for (const p of pages) {
-  for (const [key, entry] of Object.entries(p.data.references?.cite?.data || {})) bibliography.set(key, entry);
-}
+// The list and its labels come from tools/bibliography.py (_build/site/bibliography.json), which
+// tools/build_pdf.py uses too: one order and one set of letters (1998a, 1998b) everywhere.
+const bibFile = path.join(siteDir, 'bibliography.json');
+if (!fs.existsSync(bibFile)) throw new Error(`${bibFile} is missing: run tools/bibliography.py (tools/build_book.py does)`);
+const bibData = JSON.parse(fs.readFileSync(bibFile, 'utf8'));
+const bibliography = new Map(bibData.order.map((k) => [k, bibData.entries[k]]));
 const plainText = (html) => String(html).replace(/<[^>]+>/g, '').replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
 const isBibliographyDiv = (node) => node.type === 'div' && String(node.class || '').split(/\s+/).includes('bibliography');
 const bibPages = pages.filter((p) => { let found = false; visit(p.data.mdast, 'div', (n) => { found ||= isBibliographyDiv(n); }); return found; });
 if (bibPages.length > 1) errors.push(`more than one page holds the bibliography: ${bibPages.map((p) => p.slug)}`);
 const bibHref = bibPages.length ? bibPages[0].href : null;
 const citeId = (key) => `cite-${String(key).replace(/[^\w-]/g, '-')}`;
-const bibOrder = [...bibliography.keys()].sort((a, b) => plainText(bibliography.get(a).html).localeCompare(plainText(bibliography.get(b).html)));
-// Works that would be cited with the same text ("LeCun et al. (1998)" for two papers) get the
-// letters a, b, ... after the year, in the citations and in the list, in the list's order.
+const bibOrder = bibData.order;
 const nodeText = (n) => n.value ?? (n.children || []).map(nodeText).join('');
-const citeTexts = new Map();
-for (const p of pages) {
-  visit(p.data.mdast, 'cite', (n) => {
-    if (!citeTexts.has(n.label)) citeTexts.set(n.label, nodeText(n).replace(/[(),;]/g, ' ').replace(/\s+/g, ' ').trim());
-  });
-}
-const yearSuffix = new Map();
-const sameText = new Map();
-for (const key of bibOrder) {
-  const t = citeTexts.get(key) ?? key;
-  sameText.set(t, [...(sameText.get(t) || []), key]);
-}
-for (const keys of sameText.values()) if (keys.length > 1) keys.forEach((k, i) => yearSuffix.set(k, String.fromCharCode(97 + i)));
+const yearSuffix = new Map(bibData.order.filter((k) => bibData.entries[k].letter).map((k) => [k, bibData.entries[k].letter]));
 function withYearSuffix(children, key) {
   const letter = yearSuffix.get(key);
   if (!letter) return children;
@@ -86,9 +74,7 @@ function withYearSuffix(children, key) {
 }
 function bibliographyHtml() {
   const item = (key) => {
-    const letter = yearSuffix.get(key);
-    const html = letter ? bibliography.get(key).html.replace(/\((\d{4})\)/, `($1${letter})`) : bibliography.get(key).html;
-    return `<li id="${esc(citeId(key))}">${html}</li>`;
+    return `<li id="${esc(citeId(key))}">${bibliography.get(key).html}</li>`;
   };
   return `<ul class="bibliography">${bibOrder.map(item).join('')}</ul>`;
 }
@@ -126,6 +112,133 @@ function dropEmbeddedOutputs(tree, page) {
   });
 }
 
+// ---------- exercises and solutions ----------
+// A solution is written as a gated pair (`solution-start` ... `solution-end`) so that it can
+// hold code cells. mystmd 1.11 parses a notebook cell by cell, so the page's tree has a
+// `solution` node with gate "start" inside one block, the notebook blocks that follow, and an
+// empty `solution` node with gate "end" (myst.yml silences its "gate is not closed" rule;
+// this function reports a gate left open instead). Everything between the gates becomes the
+// solution's children, so that it folds as one "Show solution" block.
+function joinSolutionGates(tree, page) {
+  const out = [];
+  let open = null; // the open solution node
+  let where = null;
+  const isGate = (n, gate) => n.type === 'solution' && n.gate === gate;
+  for (const block of tree.children) {
+    const kids = block.type === 'block' && block.kind !== 'notebook-code' ? block.children || [] : null;
+    if (!kids || !kids.some((k) => k.type === 'solution' && k.gate)) {
+      if (open) open.children.push(block); else out.push(block);
+      continue;
+    }
+    let frag = open ? null : { ...block, children: [] };
+    if (frag) out.push(frag);
+    for (const k of kids) {
+      if (isGate(k, 'start')) {
+        if (open) errors.push(`${page.slug}: solution "${open.label}" is not closed before solution "${k.label}"`);
+        if (!frag) { frag = { ...block, children: [], identifier: undefined, html_id: undefined }; out.push(frag); }
+        delete k.gate;
+        k.children = [...(k.children || [])];
+        frag.children.push(k);
+        open = k;
+        where = k.label;
+      } else if (isGate(k, 'end')) {
+        if (!open) errors.push(`${page.slug}: a solution-end without its solution-start`);
+        open = null;
+        frag = { ...block, children: [], identifier: undefined, html_id: undefined };
+        out.push(frag);
+      } else if (open) {
+        open.children.push(k);
+      } else {
+        frag.children.push(k);
+      }
+    }
+  }
+  if (open) errors.push(`${page.slug}: solution "${where}" has no solution-end`);
+  tree.children = out.filter((b) => b.type !== 'block' || (b.children || []).length);
+  let stray = 0;
+  visit(tree, 'solution', (n) => { if (n.gate) stray += 1; });
+  if (stray) errors.push(`${page.slug}: ${stray} solution gate(s) inside other content`);
+}
+// The exercise a solution belongs to: the reference in its title ("Solution to Exercise 5.3").
+function solutionTarget(sol) {
+  const title = (sol.children || []).find((c) => c.type === 'admonitionTitle');
+  let target = null;
+  if (title) visit(title, 'crossReference', (x) => { target ||= x; });
+  return target;
+}
+function exerciseSolutions(tree) {
+  const map = new Map(); // exercise identifier -> solution node
+  visit(tree, 'solution', (sol) => {
+    const ex = solutionTarget(sol);
+    if (ex) map.set(ex.identifier, sol);
+  });
+  return map;
+}
+
+// ---------- cells folded behind "show code" ----------
+// A code cell tagged `fold` (it only imports or only asserts; tools/fold_cells.py tags them)
+// shows its outputs, but its code only on demand.
+const FOLD_TAG = 'fold';
+const tagsOf = (block) => block?.data?.tags || block?.data?.metadata?.tags || [];
+function foldCells(tree) {
+  visit(tree, 'block', (block) => {
+    if (block.kind !== 'notebook-code' || !tagsOf(block).includes(FOLD_TAG)) return;
+    block.class = 'folded';
+    block.children = block.children.map((c) => (c.type === 'code'
+      ? { type: 'details', class: 'fold-code', children: [{ type: 'summary', children: [{ type: 'text', value: 'show code' }] }, c] }
+      : c));
+  });
+}
+
+// ---------- equation references inside parentheses ----------
+// "([](#eq-n8))" would print "((8))": a reference to an equation inside parentheses that the
+// text opens drops its own.
+function unparenthesizeEquationRefs(tree) {
+  visit(tree, (node) => {
+    const kids = node.children;
+    if (!Array.isArray(kids)) return;
+    let depth = 0;
+    for (const k of kids) {
+      if (k.type === 'text') {
+        for (const ch of k.value) depth = Math.max(0, depth + (ch === '(' ? 1 : ch === ')' ? -1 : 0));
+      } else if (k.type === 'crossReference' && k.kind === 'equation' && depth > 0) {
+        const texts = [];
+        visit(k, 'text', (t) => { texts.push(t); });
+        const all = texts.map((t) => t.value).join('');
+        if (texts.length && /^\(.*\)$/s.test(all)) {
+          texts[0].value = texts[0].value.replace(/^\(/, '');
+          texts[texts.length - 1].value = texts[texts.length - 1].value.replace(/\)$/, '');
+        } else if (texts.length === 1 && /^\([^()]*\)/.test(all)) { // "[(5), corrected](#eq-...)"
+          texts[0].value = all.replace(/^\(([^()]*)\)/, '$1');
+        }
+      }
+    }
+  });
+}
+
+// ---------- figure alt text from captions ----------
+function captionText(container) {
+  let text = '';
+  visit(container, 'caption', (c) => { text ||= nodeText(c).replace(/\s+/g, ' ').trim(); });
+  // the TeX of inline math, made readable: "5 \times 5" -> "5 × 5"
+  return text.replace(/\\times/g, '×').replace(/\\[,;!]/g, ' ').replace(/\\([a-zA-Z]+)/g, '$1').replace(/[{}]/g, '')
+    .replace(/^(Figure|Table)\s*([\w.]+):\s*/, '$1 $2: ');
+}
+
+// ---------- equation previews ----------
+// Every labelled display of the book: its TeX, so that a reference to it can show the formula
+// on hover (as a citation shows its entry).
+const equations = new Map();
+for (const p of pages) {
+  visit(p.data.mdast, 'math', (n) => { if (n.identifier) equations.set(n.identifier, n.value); });
+}
+function equationPreview(id, page) {
+  const tex = equations.get(id);
+  if (!tex) return null;
+  const html = renderTex(tex.replace(/\\tag\*?\{[^{}]*\}/g, '').replace(/\\label\{[^{}]*\}/g, ''), true, page);
+  return raw(`<span class="eq-preview" role="tooltip" data-pagefind-ignore>${html}</span>`);
+}
+
 // ---------- handlers ----------
 function katexMacros(fm) {
   return Object.fromEntries(Object.entries(fm.math || {}).map(([k, v]) => [k, typeof v === 'string' ? v : v.macro]));
@@ -156,7 +269,12 @@ function outputHtml(out, page) {
     return fs.readFileSync(path.join(siteDir, 'public', local(v.path)), 'utf8');
   };
   for (const m of ['image/svg+xml', 'image/png', 'image/jpeg', 'image/gif']) {
-    if (data[m]?.path) return `<figure class="output image"><img src="${esc(local(data[m].path))}" alt="${esc(data['text/plain']?.content ?? 'output')}"></figure>`;
+    if (data[m]?.path) {
+      // the caption of the figure it is in; matplotlib's "<Figure size 900x190 with 6 Axes>" is no description
+      const plain = data['text/plain']?.content ?? '';
+      const alt = out.alt || (/^<Figure size/.test(plain) || !plain ? 'A figure drawn by the code cell above' : plain);
+      return `<figure class="output image"><img src="${esc(local(data[m].path))}" alt="${esc(alt)}"></figure>`;
+    }
   }
   if (data['text/html']) return `<div class="output html">${content('text/html')}</div>`;
   if (data['text/latex']) return `<div class="output latex">${renderTex(content('text/latex').replace(/^\$\$?|\$\$?$/g, ''), true, page)}</div>`;
@@ -182,7 +300,7 @@ function handlers(page) {
       return raw(`<pre class="code"><code class="hljs${lang ? ` language-${lang}` : ''}">${body}</code></pre>`);
     },
     outputs: (h, node) => raw(`<div class="outputs">${node.children.map((o) => outputHtml(o, page)).join('')}</div>`),
-    block: (h, node) => h(node, 'div', { class: ['block', node.kind].filter(Boolean).join(' '), id: node.html_id }, all(h, node)),
+    block: (h, node) => h(node, 'div', { class: ['block', node.kind, node.class].filter(Boolean).join(' '), id: node.html_id }, all(h, node)),
     heading: (h, node) => {
       const id = node.html_id || node.identifier || undefined;
       const anchor = id && node.depth > 1 ? [raw(`<a class="anchor" href="#${esc(id)}" aria-label="Link to this section" data-pagefind-ignore>#</a>`)] : [];
@@ -192,13 +310,22 @@ function handlers(page) {
       if (!node.resolved) errors.push(`${page.slug}: unresolved reference "${node.identifier}"`);
       const id = node.html_id || node.identifier;
       const href = node.remote && node.url ? pageHref(`${node.url}#${id}`) : `#${id}`;
+      const preview = node.kind === 'equation' ? equationPreview(node.identifier, page) : null;
+      if (preview) return h(node, 'a', { href, class: 'xref eq' }, [...all(h, node), preview]);
       return h(node, 'a', { href, class: 'xref' }, all(h, node));
     },
     // a figure or table: its kind as a class (kind-figure, kind-table), for styles and tests
-    container: (h, node) => h(node, 'figure', {
+    container: (h, node) => {
+      const alt = node.kind === 'figure' ? captionText(node) : '';
+      if (alt) {
+        visit(node, 'output', (o) => { o.alt ||= alt; });
+        visit(node, 'image', (im) => { im.alt ||= alt; });
+      }
+      return h(node, 'figure', {
       id: node.identifier || node.label || undefined,
       class: [node.enumerated !== false ? 'numbered' : null, node.kind ? `kind-${node.kind}` : null, node.class].filter(Boolean).join(' ') || undefined,
-    }, all(h, node)),
+    }, all(h, node));
+    },
     // "Figure 3.2:" before a caption (mystmd fills the children from the template)
     captionNumber: (h, node) => {
       if (!node.enumerator) errors.push(`${page.slug}: ${node.kind || "container"} "${node.identifier}" has no number`);
@@ -226,6 +353,39 @@ function handlers(page) {
     div: (h, node) => (isBibliographyDiv(node)
       ? raw(`<div class="references">${bibliographyHtml()}</div>`)
       : h(node, 'div', { class: node.class, id: node.html_id || undefined }, all(h, node))),
+    // "Exercise 5.3" (numbered per chapter by tools/site/myst-plugin.mjs), a heading so that
+    // search results open it, and a link to its solution.
+    exercise: (h, node) => {
+      const id = node.html_id || node.identifier;
+      const title = node.children?.[0]?.type === 'admonitionTitle' ? node.children[0] : null;
+      const body = title ? node.children.slice(1) : node.children || [];
+      const sol = exercisesSolved.get(node.identifier);
+      const solId = sol ? sol.html_id || sol.identifier : null;
+      const head = [raw(`<span class="exercise-number">Exercise ${esc(node.enumerator ?? '')}</span>`),
+        ...(title ? [{ type: 'text', value: ' ' }, raw('<span class="exercise-name">'), ...all(h, title), raw('</span>')] : [])];
+      if (!sol) errors.push(`${page.slug}: exercise "${node.identifier}" has no solution`);
+      return h(node, 'section', { class: 'exercise', 'aria-labelledby': id ? `${id}-title` : undefined }, [
+        h(node, 'h4', { class: 'exercise-title', id }, head),
+        ...all(h, { ...node, children: body }),
+        ...(solId ? [raw(`<p class="to-solution"><a class="solution-link" href="#${esc(solId)}" data-pagefind-ignore>Solution to Exercise ${esc(node.enumerator ?? '')} &#8595;</a></p>`)] : []),
+      ]);
+    },
+    // folded by default, right after its exercise; a link back to it
+    solution: (h, node) => {
+      const id = node.html_id || node.identifier;
+      const ex = solutionTarget(node);
+      if (!ex) errors.push(`${page.slug}: solution "${node.identifier}" names no exercise`);
+      const exId = ex ? ex.html_id || ex.identifier : '';
+      const number = ex?.enumerator ?? '';
+      const body = (node.children || []).filter((c) => c.type !== 'admonitionTitle');
+      return h(node, 'details', { class: 'solution', id, 'data-exercise': exId || undefined }, [
+        raw(`<summary><span class="show">Show solution</span><span class="hide">Hide solution</span> <span class="of">to Exercise ${esc(number)}</span></summary>`),
+        raw('<div class="solution-body">'),
+        ...all(h, { ...node, children: body }),
+        raw(`<p class="to-exercise"><a class="exercise-link" href="#${esc(exId)}" data-pagefind-ignore>&#8593; Back to Exercise ${esc(number)}</a></p>`),
+        raw('</div>'),
+      ]);
+    },
     // myst-to-html drops the children of these; keep them.
     details: (h, node) => h(node, 'details', { class: node.class, open: node.open || undefined }, all(h, node)),
     summary: (h, node) => h(node, 'summary', all(h, node)),
@@ -279,10 +439,15 @@ function fixLinks(tree, page) {
   });
 }
 
+let exercisesSolved = new Map();
 function renderBody(page) {
   const tree = structuredClone(page.data.mdast);
+  joinSolutionGates(tree, page);
+  exercisesSolved = exerciseSolutions(tree);
   checkFigures(tree, page);
   dropEmbeddedOutputs(tree, page);
+  foldCells(tree);
+  unparenthesizeEquationRefs(tree);
   fixLinks(tree, page);
   glueMathPunctuation(tree);
   const pipe = unified()
@@ -342,12 +507,38 @@ function downloads(page) {
   return links.length ? `<p class="downloads"><span>Download:</span> ${links.join(' ')}</p>` : '';
 }
 
+// "Run this chapter": the README's JupyterLab command (the block after <!-- lab-command -->),
+// the chapter's files, and the student edition's command when the README has one
+// (<!-- student-command -->). The README itself is copied into the site and linked.
+const README = path.join(projectRoot, 'README.md');
+const readmeText = fs.existsSync(README) ? fs.readFileSync(README, 'utf8') : '';
+function readmeCommand(marker) {
+  const m = new RegExp(`<!-- ${marker} -->\\s*\`\`\`bash\\n([\\s\\S]+?)\\n\\s*\`\`\``).exec(readmeText);
+  return m ? m[1].trim() : null;
+}
+function runBox(page) {
+  const src = page.location ? path.join(projectRoot, page.location.replace(/^\//, '')).replace(/\.ipynb$/, '.md') : null;
+  if (!src || !fs.existsSync(src)) return '';
+  const name = path.basename(src);
+  const lab = readmeCommand('lab-command');
+  const student = readmeCommand('student-command');
+  const nb = (page.data.frontmatter.exports || []).find((e) => e.format === 'ipynb');
+  const files = [`<a class="download md" href="sources/${esc(name)}" download="${esc(name)}">${esc(name)}</a>`,
+    ...(nb ? [`<a class="download ipynb" href="${esc(local(nb.url))}" download="${esc(nb.filename)}">${esc(name.replace(/\.md$/, '.ipynb'))}</a>`] : [])];
+  return `<aside class="run-chapter" aria-label="Run this chapter" data-pagefind-ignore>
+<p><strong>Run this chapter</strong> in JupyterLab: in a clone of the repository, after the book command of the ${readmeText ? '<a href="README.md">README</a>' : 'README'}, run</p>
+${lab ? `<pre class="command"><code>${esc(lab)}</code></pre>` : ''}
+<p>and open <code>${esc(name)}</code>; it opens as a notebook with its outputs. The chapter's files: ${files.join(' · ')}.</p>
+${student ? `<p>The student edition (the package's functions left for you to write, the solutions removed):</p><pre class="command student"><code>${esc(student)}</code></pre>` : ''}
+</aside>`;
+}
+
 function footer() {
   const lic = pages[0].data.frontmatter.license || {};
   const licLink = (l, what) => (l ? `${what} <a href="${esc(l.url)}">${esc(l.id || l.name)}</a>` : '');
   const license = [licLink(lic.content, 'Text'), licLink(lic.code, 'code')].filter(Boolean).join(', ');
   return `<footer class="site-footer">
-<p><strong>${esc(project.title || config.title)}</strong>${license ? ` · ${license}` : ''}${hasPdf ? ` · <a href="${PDF_NAME}">PDF of the whole book</a>` : ''}</p>
+<p><strong>${esc(project.title || config.title)}</strong>${license ? ` · ${license}` : ''}${hasPdf ? ` · <a href="${PDF_NAME}">PDF of the whole book</a>` : ''}${readmeText ? ' · <a href="README.md">README</a>' : ''}</p>
 <p class="paper">Follows J. Bouvrie, <em>Notes on Convolutional Neural Networks</em>, MIT Center for Biological and Computational Learning, 2006; its formulas are cited and re-derived, not copied.</p>
 </footer>`;
 }
@@ -395,6 +586,7 @@ ${toc}
 <main>
 <article data-pagefind-body>
 <header><h1 class="page-title">${esc(page.title)}</h1>${downloads(page)}</header>
+${runBox(page)}
 ${body}
 </article>
 <nav class="pager">
@@ -429,6 +621,7 @@ const darkCode = fs.readFileSync(path.join(NM, 'highlight.js/styles/github-dark.
   .replace(/(^|\})\s*([^{}@]+)\{/g, (m, close, sel) => `${close}\n${sel.split(',').map((x) => `html[data-theme="dark"] ${x.trim()}`).join(', ')} {`);
 fs.appendFileSync(path.join(outDir, 'assets/hljs.css'), `\n/* dark theme (github-dark) */\n${darkCode}`);
 fs.mkdirSync(path.join(outDir, 'sources'), { recursive: true });
+if (readmeText) fs.writeFileSync(path.join(outDir, 'README.md'), readmeText);
 for (const [rel, src] of mdSources) fs.cpSync(src, path.join(outDir, rel));
 const fontPkg = path.join(NM, '@fontsource/source-serif-4');
 const fontCss = ['400', '400-italic', '600', '700'].map((w) => fs.readFileSync(path.join(fontPkg, `${w}.css`), 'utf8')).join('\n');
