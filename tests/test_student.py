@@ -301,3 +301,23 @@ def test_the_grade_command_exits_non_zero_and_prints_one_line_per_function(editi
     lines = LINE.findall(capsys.readouterr().out)
     assert lines and all(s == "not yet written" for s, _, _ in lines)
     assert [n for _, n, _ in lines] == student.stubbed_names("\n\n".join(export_cells(BOOK / "03_subsampling.md")))
+
+
+def test_the_readme_commands(edition, capsys):
+    """The README's two marked commands call these tools with options they accept."""
+    import shlex
+
+    from tools import grade as grade_command
+
+    readme = (ROOT / "README.md").read_text()
+    cmds = {}
+    for marker in ("student-command", "grade-command"):
+        m = re.search(rf"<!-- {marker} -->\s*```bash\n(.*?)\n```", readme, re.S)
+        assert m, marker
+        cmds[marker] = shlex.split(m.group(1))
+    assert cmds["student-command"][:2] == [".venv/bin/python", "tools/student_edition.py"]
+    assert cmds["grade-command"][:2] == [".venv/bin/python", "tools/grade.py"]
+    assert cmds["grade-command"][2] == cmds["student-command"][2]  # grades the folder the first one wrote
+    # run as written, with the README's folder replaced by this test's edition
+    assert grade_command.main([str(edition), *cmds["grade-command"][3:], "--no-checks"]) == 1
+    assert "not yet written" in capsys.readouterr().out
