@@ -745,7 +745,10 @@ def grade(edition: Path, keys: list[str] | None = None, mine: list[str] = (), ch
             print(f"  your export cells do not run: {type(exc).__name__}: {exc}", file=out)
             failed = True
             continue
-        refs, calls = reference_calls(names, seed)
+        written = any(not _is_stub(f) for m in readers.values() for f in _members(m).values())
+        # the reference runs the cases only if there is something to compare
+        refs, calls = reference_calls(names, seed) if written else \
+            ([importlib.import_module(f"cnnlit.{n}") for n in names], {})
         if tuple(names) not in grade_cases.WORKLOADS:
             print("  (tools/grade_cases.py has no cases for this chapter: its functions are not compared)", file=out)
         for name, ref in zip(names, refs, strict=True):
