@@ -31,6 +31,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import functools
 import importlib
 import inspect
 import io
@@ -278,9 +279,15 @@ def find_chapter(book: Path, key: str) -> Path:
 
 def chapter_modules(md: Path) -> dict[str, str]:
     """{module name: source} of a chapter's export cells."""
+    md = Path(md)
+    return dict(_chapter_modules(md, md.stat().st_mtime_ns, md.stat().st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _chapter_modules(md: Path, mtime_ns: int, size: int) -> tuple:
     from tools.tangle import collect
 
-    return {name: "\n\n".join(src for _, src in mod.cells) + "\n" for name, mod in collect(md).items()}
+    return tuple((name, "\n\n".join(src for _, src in mod.cells) + "\n") for name, mod in collect(md).items())
 
 
 def build_module(name: str, source: str, origin: Path) -> types.ModuleType:
