@@ -75,6 +75,14 @@ def test_every_export_function_is_stubbed(edition):
             assert imports == [ast.dump(n) for n in ast.parse(after).body if isinstance(n, (ast.Import, ast.ImportFrom))]
 
 
+def test_the_chapters_find_the_recorded_results(edition):
+    """Chapters 4, 7 and 8 read ../benchmarks/results from book/: the edition has them."""
+    for folder in student.RECORDED:
+        for f in (ROOT / folder).rglob("*"):
+            if f.is_file():
+                assert (edition / f.relative_to(ROOT)).read_bytes() == f.read_bytes()
+
+
 def test_the_conv_stub_names_its_formula(edition):
     import cnnlit.conv
 

@@ -9,7 +9,8 @@ Two commands use this module (see the README, "The student edition"):
   (``__init__``, ``__repr__``, ...) stay as they are: they fix the attribute names that the
   rest of the book relies on. The worked solutions (from ``solution-start`` to
   ``solution-end``, with the code cells tagged ``solution`` between them) are removed; the
-  derivations, the checks and the exercises stay. ``DIR`` must be empty or missing: the tool
+  derivations, the checks and the exercises stay, with the recorded results the chapters read
+  (``benchmarks/results``, ``benchmarks/explore``). ``DIR`` must be empty or missing: the tool
   never overwrites anything.
 - ``tools/grade.py DIR [CHAPTER ...]`` grades the reader's chapters in ``DIR``. For each
   chapter it builds the reader's module from the chapter's export cells (executed into a
@@ -37,6 +38,7 @@ import inspect
 import io
 import os
 import re
+import shutil
 import sys
 import time
 import traceback
@@ -52,6 +54,7 @@ if str(ROOT) not in sys.path:
 # The paper's formula IDs (shared/paper): N1-N14, and U<section>.<n><letter> for unnumbered displays.
 FORMULA_ID = re.compile(r"\b(N1[0-4]|N[1-9]|U\d\.\d[a-z])\b")
 STUB_PREFIX = "implement "
+RECORDED = ("benchmarks/results", "benchmarks/explore")  # copied into the edition, read by chapters
 SOLUTION_TAG = "solution"
 # A cell that runs a finite-difference check (chapter 1's tools).
 CHECK_CALL = re.compile(r"\b(numerical_gradient|check_gradients|rel_error|print_errors)\s*\(")
@@ -255,6 +258,12 @@ def write_edition(target: Path, book: Path = BOOK) -> list[Path]:
         if (book / extra).exists():
             (out / extra).write_text((book / extra).read_text())
             written.append(out / extra)
+    # the recorded results that chapters 4, 7 and 8 read from ../benchmarks/ (they run in book/)
+    for folder in RECORDED:
+        src = book.parent / folder
+        if src.is_dir():
+            shutil.copytree(src, target / folder)
+            written += sorted(p for p in (target / folder).rglob("*") if p.is_file())
     (target / "README.md").write_text(EDITION_README.format(source=book, target=target, book=out))
     written.append(target / "README.md")
     return written
