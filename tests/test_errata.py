@@ -64,11 +64,13 @@ def test_appendix_d_has_a_row_for_every_formula_and_proves_it():
 
 
 def test_appendix_d_rows_link_to_the_formula_they_name():
-    """Each row's link is eq-<id> (U3.2b -> eq-u3-2b), and a chapter defines that label."""
+    """Each row links to eq-<id> (U3.2b -> eq-u3-2b), a label that a chapter defines."""
     source = (BOOK / "D1_proofs.md").read_text()
-    rows = re.findall(r"^\| \[([NU][0-9.a-e]+)\]\(#(eq-[\w-]+)\) \|", source, flags=re.M)
+    row = r"^\| \[([NU][0-9.a-e]+)\]\(#(eq-[\w-]+)\) \|"
+    rows = re.findall(row, source, flags=re.M)
     assert len(rows) == len(PAPER_IDS)
-    chapters = "".join(md.read_text() for md in sorted(BOOK.glob("*.md")) if md.name[0] != "D")
+    chapters = "".join(md.read_text() for md in sorted(BOOK.glob("*.md"))
+                       if not md.name.startswith("D"))
     defined = set(re.findall(r"^\$\$ \((eq-[\w-]+)\)\s*$", chapters, flags=re.M))
     for fid, target in rows:
         assert target == "eq-" + fid.lower().replace(".", "-"), (fid, target)
