@@ -61,3 +61,17 @@ def test_appendix_d_has_a_row_for_every_formula_and_proves_it():
     assert "all 32 formulas proven" in text, "Appendix D's stored outputs do not show the proofs"
     for fid in PAPER_IDS:
         assert re.search(rf"^{re.escape(fid)}\s+\d+\s", text, flags=re.M), f"{fid} has no result"
+
+
+def test_appendix_d_rows_link_to_the_formula_they_name():
+    """Each row links to eq-<id> (U3.2b -> eq-u3-2b), a label that a chapter defines."""
+    source = (BOOK / "D1_proofs.md").read_text()
+    row = r"^\| \[([NU][0-9.a-e]+)\]\(#(eq-[\w-]+)\) \|"
+    rows = re.findall(row, source, flags=re.M)
+    assert len(rows) == len(PAPER_IDS)
+    chapters = "".join(md.read_text() for md in sorted(BOOK.glob("*.md"))
+                       if not md.name.startswith("D"))
+    defined = set(re.findall(r"^\$\$ \((eq-[\w-]+)\)\s*$", chapters, flags=re.M))
+    for fid, target in rows:
+        assert target == "eq-" + fid.lower().replace(".", "-"), (fid, target)
+        assert target in defined, f"{fid}: no chapter defines the label {target}"
