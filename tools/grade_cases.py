@@ -84,8 +84,8 @@ def subsample(sub, rng):
     for dtype in (np.float64, np.float32):
         for activation, trainable in ((None, True), ("sigmoid", True), ("tanh", False)):
             layer = sub.Subsample((3, 6, 4), 2, activation, trainable, dtype=dtype)
-            layer.params["beta"] = rng.normal(size=layer.params["beta"].shape).astype(dtype) \
-                if "beta" in layer.params else None
+            if "beta" in layer.params:
+                layer.params["beta"] = rng.normal(size=layer.params["beta"].shape).astype(dtype)
             y = layer.forward(x.astype(dtype))
             layer.backward(rng.normal(size=y.shape).astype(dtype))
         flat = sub.Flatten((3, 2, 2))
