@@ -167,7 +167,9 @@ def make_fixture(dst):
 
 
 @pytest.fixture(scope="module")
-def fixture_build(tmp_path_factory):
+def fixture_build(book_build, tmp_path_factory):
+    # book_build (tests/conftest.py) builds the real book first, so the renderer's packages are
+    # installed in tools/site/node_modules, which the fixture project links to
     require_tool("node", "the fixture book build (Node.js >= 20 with npm)")
     root = make_fixture(tmp_path_factory.mktemp("exercises") / "project")
     out = root / "_build" / "html"
