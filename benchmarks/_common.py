@@ -52,6 +52,18 @@ def git_commit():
         return "unknown"
 
 
+def l2_cache_bytes():
+    """The size of one core's level-2 cache, from Linux's sysfs, or None."""
+    try:
+        for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+            if (index / "level").read_text().strip() == "2":
+                size = (index / "size").read_text().strip()
+                return int(size[:-1]) * {"K": 1024, "M": 1024**2}[size[-1]]
+    except (OSError, ValueError, KeyError):
+        pass
+    return None
+
+
 def machine():
     cpu = platform.processor() or "unknown"
     try:
@@ -69,6 +81,7 @@ def machine():
         "commit": git_commit(),
         "cpu": cpu,
         "cores": os.cpu_count(),
+        "l2_cache_bytes": l2_cache_bytes(),
         "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
         "python": platform.python_version(),
         "numpy": np.__version__,
