@@ -188,7 +188,7 @@ def gemm_floor_ms(N, maps, dtype, repeats):
     times = []
     for _ in range(repeats + 2):
         t = time.perf_counter()
-        for (a, b), out in zip(pairs, outs):
+        for (a, b), out in zip(pairs, outs, strict=True):
             np.matmul(a, b, out=out)
         times.append(time.perf_counter() - t)
     return float(np.median(times[2:]) * 1e3)
@@ -334,7 +334,8 @@ def markdown(res):
             lines.append(f"Faithful layers ({r['net']}, {r['dtype']}, batch {r['batch']}, 1 thread): "
                          f"{r['median_ms']:.0f} ms per step, {r['median_ms'] / fast['median_ms']:.0f} × the fast path.")
     lines += ["", "The matrix products of a step alone (same shapes), 1 thread, median ms:", "",
-              "| net | dtype | batch | MFLOP | products alone ms | cnnlit step ms | products' share |", "|---|---|---|---|---|---|---|"]
+              "| net | dtype | batch | MFLOP | products alone ms | cnnlit step ms | products' share |",
+              "|---|---|---|---|---|---|---|"]
     for f in res["gemm_floor"]:
         step = by[(f["net"], f["dtype"], f["batch"], 1, "cnnlit fast")]["median_ms"]
         flops = res["step_flops"][f["net"]][str(f["batch"])]

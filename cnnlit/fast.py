@@ -291,7 +291,7 @@ class FastConv:
         delta = _times_derivative(self.act, _chwn(self.x), _chwn(dE_dx), inplace=owned)
         delta = np.ascontiguousarray(delta)                           # (C_out, P, Q, N)
         self.delta = _nchw(delta)
-        (C, Pp, Qp), (J, P, Q), N = self.in_shape, self.out_shape, delta.shape[3]
+        (C, Pp, Qp), (J, _, Q), N = self.in_shape, self.out_shape, delta.shape[3]
         R, S = self.k.shape[2:]
         D, QN = delta.reshape(J, -1), Q * N
         blocks, rows = self._blocks(N)
