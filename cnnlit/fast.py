@@ -183,7 +183,7 @@ def full_conv_sensitivity(delta, k):
     return (k.reshape(C, J * R * S) @ cols).reshape(C, P + R - 1, Q + S - 1, N)
 
 
-# -- book/04_fast.md, cell 16 ---------------------------------------------
+# -- book/04_fast.md, cell 18 ---------------------------------------------
 class FastConv:
     """Convolution layer x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a), batched: U = K X~ + b.
 
@@ -237,7 +237,7 @@ class FastConv:
     def _blocks(self, N):
         """Row blocks [p0, p1) of the output whose patch-matrix rows fit in block_bytes."""
         (C, _, _), (_, P, Q), (R, S) = self.in_shape, self.out_shape, self.k.shape[2:]
-        row = C * R * S * Q * N * self.k.itemsize
+        row = max(1, C * R * S * Q * N * self.k.itemsize)       # N = 0: one empty block
         rows = max(1, min(P, self.block_bytes // row))
         return [(p0, min(P, p0 + rows)) for p0 in range(0, P, rows)], rows
 
@@ -320,7 +320,7 @@ class FastConv:
         return f"FastConv({c}x{H}x{W} -> {j}x{P}x{Q}, {R}x{S} kernels, {which}, {self.act!r})"
 
 
-# -- book/04_fast.md, cell 18 ---------------------------------------------
+# -- book/04_fast.md, cell 22 ---------------------------------------------
 def _down(x, m):
     """down_blocks without the checks."""
     if m == 1:
@@ -418,7 +418,7 @@ class FastSubsample(Subsample):
         return f"FastSubsample({self.in_shape} -> {self.out_shape}, m={self.m}, {kind}, {self.act!r})"
 
 
-# -- book/04_fast.md, cell 20 ---------------------------------------------
+# -- book/04_fast.md, cell 24 ---------------------------------------------
 class FastDense(Dense):
     """cnnlit.dense.Dense (N2), already batched, with the activation computed in place.
 
