@@ -64,10 +64,16 @@ def batch(N, dtype, seed=0):
     return X, T
 
 
-def summary(times_s):
+def summary(times_s, cpu_s=None):
+    """Median and 10th-90th percentiles of the wall times; with cpu_s, the median CPU time of the
+    process per step too (at 1 thread, the time the step computed, which waiting for a core
+    on a loaded machine does not inflate)."""
     t = np.array(times_s) * 1e3
-    return {"median_ms": float(np.median(t)), "p10_ms": float(np.percentile(t, 10)),
-            "p90_ms": float(np.percentile(t, 90)), "steps": len(t)}
+    out = {"median_ms": float(np.median(t)), "p10_ms": float(np.percentile(t, 10)),
+           "p90_ms": float(np.percentile(t, 90)), "steps": len(t)}
+    if cpu_s is not None:
+        out["cpu_median_ms"] = float(np.median(cpu_s) * 1e3)
+    return out
 
 
 def time_interleaved(steps, warmup, repeats, sparse=None, sparse_count=0, block=10):
@@ -79,6 +85,7 @@ def time_interleaved(steps, warmup, repeats, sparse=None, sparse_count=0, block=
         for _ in range(warmup):
             step()
     times = {name: [] for name in steps}
+    cpu = {name: [] for name in steps}
     rounds = max(1, repeats // block)
     slow_rounds = set(np.linspace(0, rounds - 1, sparse_count).astype(int).tolist()) if sparse else set()
     slow = []
@@ -86,15 +93,16 @@ def time_interleaved(steps, warmup, repeats, sparse=None, sparse_count=0, block=
         for name, step in steps.items():
             step()
             for _ in range(min(block, repeats)):
-                t = time.perf_counter()
+                c, t = time.process_time(), time.perf_counter()
                 step()
                 times[name].append(time.perf_counter() - t)
+                cpu[name].append(time.process_time() - c)
         if k in slow_rounds:
             for _ in range(sparse_count // len(slow_rounds) + (1 if len(slow) < sparse_count % len(slow_rounds) else 0)):
                 t = time.perf_counter()
                 sparse()
                 slow.append(time.perf_counter() - t)
-    out = {name: summary(ts) for name, ts in times.items()}
+    out = {name: summary(ts, cpu[name]) for name, ts in times.items()}
     if sparse:
         out["sparse"] = summary(slow)
     return out
@@ -315,8 +323,9 @@ def markdown(res):
         f"{m['load_average_at_end']} at the end. Threads: {m['threads']}.",
         f"Measured matrix-product rate (1024 x 1024), GFLOP/s: {json.dumps(res['matmul_peak_gflops'])}.",
         "",
-        "| net | dtype | batch | threads | cnnlit ms (p10-p90) | PyTorch ms (p10-p90) | vs PyTorch | cnnlit % of peak |",
-        "|---|---|---|---|---|---|---|---|",
+        "| net | dtype | batch | threads | cnnlit ms (p10-p90) | PyTorch ms (p10-p90) | vs PyTorch | vs PyTorch, CPU time "
+        "| cnnlit % of peak |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     by = {(r["net"], r["dtype"], r["batch"], r["threads"], r["impl"]): r for r in res["steps"]}
     for (net, dt, N, th, impl), r in by.items():
@@ -325,9 +334,11 @@ def markdown(res):
         pt = by.get((net, dt, N, th, "PyTorch"))
         pts = f"{pt['median_ms']:.2f} ({pt['p10_ms']:.2f}-{pt['p90_ms']:.2f})" if pt else "-"
         vs = f"{r['speed_vs_pytorch']:.2f}×" if r["speed_vs_pytorch"] else "-"
+        cpu = f"{pt['cpu_median_ms'] / r['cpu_median_ms']:.2f}×" if pt and "cpu_median_ms" in r else "-"
         lines.append(f"| {net} | {dt} | {N} | {th} | {r['median_ms']:.2f} ({r['p10_ms']:.2f}-{r['p90_ms']:.2f}) | "
-                     f"{pts} | {vs} | {100 * r['fraction_of_peak']:.1f} |")
-    lines += ["", "vs PyTorch = PyTorch's median / cnnlit's median (above 1: cnnlit is faster).", ""]
+                     f"{pts} | {vs} | {cpu} | {100 * r['fraction_of_peak']:.1f} |")
+    lines += ["", "vs PyTorch = PyTorch's median / cnnlit's median (above 1: cnnlit is faster); the CPU-time "
+              "column (1 thread only) divides the medians of the process's CPU time per step.", ""]
     for r in res["steps"]:
         if r["impl"] == "cnnlit faithful":
             fast = by[(r["net"], r["dtype"], r["batch"], r["threads"], "cnnlit fast")]
