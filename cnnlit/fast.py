@@ -183,7 +183,7 @@ def full_conv_sensitivity(delta, k):
     return (k.reshape(C, J * R * S) @ cols).reshape(C, P + R - 1, Q + S - 1, N)
 
 
-# -- book/04_fast.md, cell 18 ---------------------------------------------
+# -- book/04_fast.md, cell 16 ---------------------------------------------
 class FastConv:
     """Convolution layer x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a), batched: U = K X~ + b.
 
