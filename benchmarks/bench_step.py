@@ -20,7 +20,7 @@ product rate (one 1024 x 1024 product, "the sgemm peak") at 1 and 2 threads, the
 step's matrix products, and the floor they set: the same matrix products, with the same shapes,
 timed alone.
 
-    python benchmarks/bench_step.py          # writes benchmarks/results/step.json and step.md
+    python benchmarks/bench_step.py          # writes benchmarks/results/steps.json and steps.md
     python benchmarks/bench_step.py --quick  # a smoke test: a few steps of everything, nothing written
 """
 from __future__ import annotations
@@ -379,7 +379,7 @@ def main(argv=None):
     if args.quick:
         print(markdown(res))
     else:
-        write_results("step", res, markdown(res))
+        write_results("steps", res, markdown(res))
 
 
 if __name__ == "__main__":
