@@ -174,13 +174,13 @@ def full_conv_sensitivity(delta, k):
     partner). The patch matrix is that of delta padded with R - 1 and S - 1 zeros.
     """
     delta = as_float_array("delta", delta, shape=("C_out", "P", "Q", "N"))
-    J, P, Q, N = delta.shape
-    k = as_float_array("k", k, shape=("C_in", J, "R", "S"), dtype=delta.dtype)
-    C, _, R, S = k.shape
-    padded = np.zeros((J, P + 2 * (R - 1), Q + 2 * (S - 1), N), dtype=delta.dtype)
+    C_out, P, Q, N = delta.shape
+    k = as_float_array("k", k, shape=("C_in", C_out, "R", "S"), dtype=delta.dtype)
+    C_in, _, R, S = k.shape
+    padded = np.zeros((C_out, P + 2 * (R - 1), Q + 2 * (S - 1), N), dtype=delta.dtype)
     padded[:, R - 1:R - 1 + P, S - 1:S - 1 + Q] = delta
     cols = im2col(padded, R, S)                     # (C_out R S, P' Q' N)
-    return (k.reshape(C, J * R * S) @ cols).reshape(C, P + R - 1, Q + S - 1, N)
+    return (k.reshape(C_in, C_out * R * S) @ cols).reshape(C_in, P + R - 1, Q + S - 1, N)
 
 
 # -- book/04_fast.md, cell 16 ---------------------------------------------
@@ -236,8 +236,8 @@ class FastConv:
 
     def _blocks(self, N):
         """Row blocks [p0, p1) of the output whose patch-matrix rows fit in block_bytes."""
-        (C, _, _), (_, P, Q), (R, S) = self.in_shape, self.out_shape, self.k.shape[2:]
-        row = max(1, C * R * S * Q * N * self.k.itemsize)       # N = 0: one empty block
+        (C_in, _, _), (_, P, Q), (R, S) = self.in_shape, self.out_shape, self.k.shape[2:]
+        row = max(1, C_in * R * S * Q * N * self.k.itemsize)       # N = 0: one empty block
         rows = max(1, min(P, self.block_bytes // row))
         return [(p0, min(P, p0 + rows)) for p0 in range(0, P, rows)], rows
 
@@ -262,13 +262,13 @@ class FastConv:
 
     def _forward(self, x_prev):
         R, S = self.k.shape[2:]
-        (C, _, _), (J, P, Q), N = self.in_shape, self.out_shape, x_prev.shape[0]
-        # (C, P', Q', N); no copy when x_prev comes from a fast layer
+        (C_in, _, _), (C_out, P, Q), N = self.in_shape, self.out_shape, x_prev.shape[0]
+        # (C_in, P', Q', N); no copy when x_prev comes from a fast layer
         x = np.ascontiguousarray(_chwn(x_prev), dtype=self.k.dtype)
         blocks, rows = self._blocks(N)
-        buf = self._buffer("_buf", C * R * S * rows * Q * N)
+        buf = self._buffer("_buf", C_in * R * S * rows * Q * N)
         self.K = self._kernel_matrix()
-        u = np.empty((J, P * Q * N), dtype=self.k.dtype)
+        u = np.empty((C_out, P * Q * N), dtype=self.k.dtype)
         QN = Q * N
         for p0, p1 in blocks:
             cols = _patch_rows(x, R, S, p0, p1, buf)                 # eq-fast-cols, rows p0..p1
@@ -276,7 +276,7 @@ class FastConv:
         self._x_in = x
         self._cols = cols if len(blocks) == 1 else None
         u += self.b[:, None]
-        self.x = _nchw(_activate(self.act, u).reshape(J, P, Q, N))
+        self.x = _nchw(_activate(self.act, u).reshape(C_out, P, Q, N))
         return self.x
 
     def backward(self, dE_dx, *, input_grad=True):
@@ -291,23 +291,23 @@ class FastConv:
         delta = _times_derivative(self.act, _chwn(self.x), _chwn(dE_dx), inplace=owned)
         delta = np.ascontiguousarray(delta)                           # (C_out, P, Q, N)
         self.delta = _nchw(delta)
-        (C, Pp, Qp), (J, _, Q), N = self.in_shape, self.out_shape, delta.shape[3]
+        (C_in, Pp, Qp), (C_out, _, Q), N = self.in_shape, self.out_shape, delta.shape[3]
         R, S = self.k.shape[2:]
-        D, QN = delta.reshape(J, -1), Q * N
+        D, QN = delta.reshape(C_out, -1), Q * N
         blocks, rows = self._blocks(N)
-        dK_T = np.zeros((C * R * S, J), dtype=self.k.dtype)
-        dx = np.zeros((C, Pp, Qp, N), dtype=self.k.dtype) if input_grad else None
+        dK_T = np.zeros((C_in * R * S, C_out), dtype=self.k.dtype)
+        dx = np.zeros((C_in, Pp, Qp, N), dtype=self.k.dtype) if input_grad else None
         for p0, p1 in blocks:
             cols = self._cols if len(blocks) == 1 else _patch_rows(
-                self._x_in, R, S, p0, p1, self._buffer("_buf", C * R * S * rows * QN))
+                self._x_in, R, S, p0, p1, self._buffer("_buf", C_in * R * S * rows * QN))
             Db = D[:, p0 * QN:p1 * QN]
             dK_T += cols @ Db.T                                       # (D X~^T)^T, eq-fast-dk
             if input_grad:                                            # eq-fast-dx: col2im(K^T D)
-                Y = self._buffer("_ybuf", C * R * S * rows * QN)[:cols.size].reshape(cols.shape)
+                Y = self._buffer("_ybuf", C_in * R * S * rows * QN)[:cols.size].reshape(cols.shape)
                 np.matmul(self.K.T, Db, out=Y)
                 _add_patch_rows(Y, dx, R, S, p0, p1)
         gk = self.grads["k"]
-        gk[...] = dK_T.reshape(C, R, S, J).transpose(0, 3, 1, 2)[:, :, ::-1, ::-1]
+        gk[...] = dK_T.reshape(C_in, R, S, C_out).transpose(0, 3, 1, 2)[:, :, ::-1, ::-1]
         gk[~self._table] = 0.0                          # unconnected slots are not parameters
         self.grads["b"][...] = D.sum(axis=1)            # U3.1d
         return None if dx is None else _nchw(dx)
