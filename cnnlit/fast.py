@@ -8,6 +8,7 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = [
     'im2col',
     'col2im',
+    'full_conv_sensitivity',
     'FastConv',
     'down_blocks',
     'up_blocks',
@@ -24,8 +25,22 @@ import numpy as np
 
 from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
 from cnnlit.conv import connection_table, kernel_shape
-from cnnlit.dense import Dense, Network, Sigmoid, get_activation, glorot_uniform
-from cnnlit.subsample import Flatten, Subsample, check_block, check_map_shape, check_two_stage
+from cnnlit.dense import (
+    Dense,
+    Identity,
+    Network,
+    ScaledTanh,
+    Sigmoid,
+    get_activation,
+    glorot_uniform,
+)
+from cnnlit.subsample import (
+    Flatten,
+    Subsample,
+    check_block,
+    check_map_shape,
+    check_two_stage,
+)
 
 
 def _chwn(a):
@@ -39,35 +54,83 @@ def _nchw(a):
 
 
 def _activate(act, u):
-    """x = f(u). The sigmoid is computed in place on u as (1 + tanh(beta u / 2)) / 2."""
+    """x = f(u), in place on u for the three activations of chapter 1.
+
+    The sigmoid as (1 + tanh(beta u / 2)) / 2, the scaled tanh as a tanh(b u): the same
+    operations in the same order as chapter 1's f, so the same numbers, without temporaries.
+    """
     if isinstance(act, Sigmoid):
         u *= 0.5 * act.beta
         np.tanh(u, out=u)
         u += 1.0
         u *= 0.5
         return u
+    if isinstance(act, ScaledTanh):
+        u *= act.b
+        np.tanh(u, out=u)
+        u *= act.a
+        return u
+    if isinstance(act, Identity):
+        return u
     return act.f(u)
 
 
-def _times_derivative(act, x, g):
-    """delta = g * f'(u), with f'(u) written through x = f(u); a new array."""
-    if isinstance(act, Sigmoid):
-        d = 1.0 - x
+def _times_derivative(act, x, g, *, inplace=False):
+    """delta = g * f'(u), with f'(u) written through x = f(u).
+
+    With inplace=True the product overwrites g (an array that no one else holds), so the
+    derivative costs one temporary and no new array for delta.
+    """
+    if isinstance(act, Identity):
+        return g if inplace else g.copy()
+    if isinstance(act, Sigmoid):          # beta x (1 - x), eq-logistic-deriv
+        d = np.subtract(1.0, x)
         d *= x
         if act.beta != 1.0:
             d *= act.beta
-        d *= g
-        return d
-    return g * act.df(x)
+    elif isinstance(act, ScaledTanh):     # (b / a)(a^2 - x^2), eq-tanh-deriv
+        d = np.multiply(x, x)
+        np.subtract(act.a * act.a, d, out=d)
+        d *= act.b / act.a
+    else:
+        d = act.df(x)
+    if inplace:
+        g *= d
+        return g
+    d *= g
+    return d
 
 
 # -- book/04_fast.md, cell 12 ---------------------------------------------
+def _patch_rows(x, R, S, p0, p1, buf):
+    """Rows p0 <= p < p1 of the patch matrix of x (C, P', Q', N), written into the flat
+    buffer buf: a view (C R S, (p1 - p0) Q N). One slice copy per kernel offset (r, s)."""
+    C, _, Qp, N = x.shape
+    Q = Qp - S + 1
+    cols = buf[:C * R * S * (p1 - p0) * Q * N].reshape(C, R, S, p1 - p0, Q, N)
+    for r in range(R):
+        for s in range(S):
+            cols[:, r, s] = x[:, p0 + r:p1 + r, s:s + Q]
+    return cols.reshape(C * R * S, -1)
+
+
+def _add_patch_rows(cols, dx, R, S, p0, p1):
+    """The adjoint of _patch_rows: add cols (C R S, (p1 - p0) Q N) onto dx (C, P', Q', N)."""
+    C, _, Qp, N = dx.shape
+    Q = Qp - S + 1
+    cols = cols.reshape(C, R, S, p1 - p0, Q, N)
+    for r in range(R):
+        for s in range(S):
+            dx[:, p0 + r:p1 + r, s:s + Q] += cols[:, r, s]
+
+
 def im2col(x, R, S, out=None):
     """The patch matrix of eq-fast-cols for maps x (C, P', Q', N), kernels R x S.
 
     Returns X~ (C R S, P Q N) with X~[(i, r, s), (p, q, n)] = x[i, p + r, q + s, n],
-    P = P' - R + 1, Q = Q' - S + 1. ``out``, if given, is a buffer (C, R, S, P, Q, N) to fill.
-    One copy per kernel offset (r, s): R S slices, each over every map and pattern at once.
+    P = P' - R + 1, Q = Q' - S + 1. ``out``, if given, is a contiguous buffer
+    (C, R, S, P, Q, N) to fill. One copy per kernel offset (r, s): R S slices, each over
+    every map and pattern at once.
     """
     x = as_float_array("x", x, shape=("C", "P'", "Q'", "N"))
     R, S = check_size("R", R), check_size("S", S)
@@ -75,19 +138,18 @@ def im2col(x, R, S, out=None):
     if R > Pp or S > Qp:
         raise ValueError(f"the kernel size R x S = {R}x{S} is larger than the maps of x, {Pp}x{Qp}")
     P, Q = Pp - R + 1, Qp - S + 1
-    if out is not None and not (isinstance(out, np.ndarray) and out.shape == (C, R, S, P, Q, N) and out.dtype == x.dtype):
-        raise ValueError(f"out must be None or a {x.dtype} buffer of shape {(C, R, S, P, Q, N)}")
-    cols = np.empty((C, R, S, P, Q, N), dtype=x.dtype) if out is None else out
-    for r in range(R):
-        for s in range(S):
-            cols[:, r, s] = x[:, r:r + P, s:s + Q]
-    return cols.reshape(C * R * S, P * Q * N)
+    shape = (C, R, S, P, Q, N)
+    if out is not None and not (isinstance(out, np.ndarray) and out.shape == shape
+                                and out.dtype == x.dtype and out.flags.c_contiguous):
+        raise ValueError(f"out must be None or a contiguous {x.dtype} buffer of shape {shape}")
+    buf = np.empty(shape, dtype=x.dtype) if out is None else out
+    return _patch_rows(x, R, S, 0, P, buf.reshape(-1))
 
 
 def col2im(cols, in_shape, R, S):
-    """The adjoint of im2col (eq-fast-dx): add every entry of cols back onto the pixel it came from.
+    """The adjoint of im2col (eq-fast-dx): add every entry of cols back onto its pixel.
 
-    cols (C R S, P Q N) -> maps (C, P', Q', N) with (P', Q') = in_shape[1:] and N read from cols.
+    cols (C R S, P Q N) -> maps (C, P', Q', N) with (P', Q') = in_shape[1:], N read from cols.
     """
     C, Pp, Qp = check_map_shape("in_shape", in_shape)
     R, S = check_size("R", R), check_size("S", S)
@@ -96,14 +158,29 @@ def col2im(cols, in_shape, R, S):
     P, Q = Pp - R + 1, Qp - S + 1
     cols = as_float_array("cols", cols, shape=(C * R * S, "P Q N"))
     if cols.shape[1] == 0 or cols.shape[1] % (P * Q):
-        raise ValueError(f"cols must have P Q N columns, a positive multiple of P Q = {P * Q}, got {cols.shape[1]}")
-    N = cols.shape[1] // (P * Q)
-    cols = cols.reshape(C, R, S, P, Q, N)
-    x = np.zeros((C, Pp, Qp, N), dtype=cols.dtype)
-    for r in range(R):
-        for s in range(S):
-            x[:, r:r + P, s:s + Q] += cols[:, r, s]
-    return x
+        raise ValueError(f"cols must have P Q N columns, a positive multiple of P Q = {P * Q}, "
+                         f"got {cols.shape[1]}")
+    dx = np.zeros((C, Pp, Qp, cols.shape[1] // (P * Q)), dtype=cols.dtype)
+    _add_patch_rows(cols, dx, R, S, 0, P)
+    return dx
+
+
+def full_conv_sensitivity(delta, k):
+    """The input sensitivity as a full convolution (eq-fast-dx-full): one im2col, one product.
+
+    delta (C_out, P, Q, N), kernels k (C_in, C_out, R, S) with k[i, j] = k_ij (zero where
+    the connection table leaves a pair out) -> dE/dx (C_in, P + R - 1, Q + S - 1, N), equal
+    to col2im(K^T D) (eq-fast-dx) and to sum_j conv2(delta_j, rot180(k_ij), 'full') (U3.1e's
+    partner). The patch matrix is that of delta padded with R - 1 and S - 1 zeros.
+    """
+    delta = as_float_array("delta", delta, shape=("C_out", "P", "Q", "N"))
+    C_out, P, Q, N = delta.shape
+    k = as_float_array("k", k, shape=("C_in", C_out, "R", "S"), dtype=delta.dtype)
+    C_in, _, R, S = k.shape
+    padded = np.zeros((C_out, P + 2 * (R - 1), Q + 2 * (S - 1), N), dtype=delta.dtype)
+    padded[:, R - 1:R - 1 + P, S - 1:S - 1 + Q] = delta
+    cols = im2col(padded, R, S)                     # (C_out R S, P' Q' N)
+    return (k.reshape(C_in, C_out * R * S) @ cols).reshape(C_in, P + R - 1, Q + S - 1, N)
 
 
 # -- book/04_fast.md, cell 16 ---------------------------------------------
@@ -111,77 +188,129 @@ class FastConv:
     """Convolution layer x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a), batched: U = K X~ + b.
 
     The interface, the parameters and their initialization are those of cnnlit.conv.Conv: k
-    (C_in, n_out, R, S) with k[i, j] = k_ij, b (n_out,); input x_prev (N, C_in, P', Q'); output
-    (N, n_out, P' - R + 1, Q' - S + 1); ``connections`` (C_in, n_out) bool (None: every pair).
-    forward: one im2col and one matrix product (eq-fast-forward) for all patterns and map pairs.
+    (C_in, C_out, R, S) with k[i, j] = k_ij, b (C_out,); input x_prev (N, C_in, P', Q'); output
+    (N, C_out, P' - R + 1, Q' - S + 1); ``connections`` (C_in, C_out) bool (None: every pair).
+    forward: im2col and the matrix product (eq-fast-forward) for all patterns and map pairs,
+    over blocks of output rows whose patch matrix fits in ``block_bytes`` (cache blocking).
     backward(dE_dx): delta = dE/dx * f'(u); dE/dk from D X~^T (eq-fast-dk, = U3.1e), dE/db
     (U3.1d); returns dE/dx_prev = col2im(K^T D) (eq-fast-dx, = conv2(delta_j, rot180(k_ij),
     'full') summed over j). Kernel slots of unconnected pairs are zero and get zero gradient.
     Arrays are kept in the layout (C, H, W, N); the (N, C, H, W) arrays handed out are views.
+    forward and backward check their input; a FastNetwork checks its batch once and calls
+    _forward and _backward, which trust it.
     """
 
-    def __init__(self, in_shape, n_out, kernel_size, activation="sigmoid", connections=None, *, rng=None, dtype=np.float64):
+    block_bytes = 1 << 19    # the largest patch-matrix block, in bytes: half a 1 MB L2 cache
+
+    def __init__(self, in_shape, n_out, kernel_size, activation="sigmoid", connections=None, *,
+                 rng=None, dtype=np.float64):
         n_in, H, W = check_map_shape("in_shape", in_shape)
         self.n_in, self.n_out = n_in, check_size("n_out", n_out)
         R, S = kernel_shape(kernel_size)
         if R > H or S > W:
-            raise ValueError(f"kernel_size {(R, S)} is larger than the input maps {(H, W)} of in_shape {tuple(in_shape)}")
+            raise ValueError(f"kernel_size {(R, S)} is larger than the input maps {(H, W)} of "
+                             f"in_shape {tuple(in_shape)}")
         self._table = connection_table(connections, n_in, self.n_out)
         self.act = get_activation(activation)
         dtype = check_dtype(dtype)
         # The same draws, in the same order, as Conv: one seed gives the same kernels.
-        self.k = glorot_uniform(n_in * R * S, self.n_out * R * S, (n_in, self.n_out, R, S), as_rng(rng), dtype)
+        self.k = glorot_uniform(n_in * R * S, self.n_out * R * S, (n_in, self.n_out, R, S),
+                                as_rng(rng), dtype)
         self.k[~self._table] = 0.0
         self.b = np.zeros(self.n_out, dtype=dtype)
         self.params = {"k": self.k, "b": self.b}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.in_shape = (n_in, H, W)
         self.out_shape = (self.n_out, H - R + 1, W - S + 1)
-        self._cols = None
+        self._buf = self._ybuf = self._cols = None
 
     @property
     def connections(self):
-        """The connection table in use, bool (C_in, n_out): True where i is in M_j (a copy)."""
+        """The connection table in use, bool (C_in, C_out): True where i is in M_j (a copy)."""
         return self._table.copy()
 
     def _kernel_matrix(self):
-        """K (n_out, C_in R S) of eq-fast-kmat: row j holds rot180(k_ij) for i in M_j, zeros elsewhere."""
+        """K (C_out, C_in R S) of eq-fast-kmat: row j holds rot180(k_ij) for i in M_j, else 0."""
         k = np.where(self._table[:, :, None, None], self.k, 0.0).astype(self.k.dtype, copy=False)
         return np.ascontiguousarray(k[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(self.n_out, -1)
 
+    def _blocks(self, N):
+        """Row blocks [p0, p1) of the output whose patch-matrix rows fit in block_bytes."""
+        (C_in, _, _), (_, P, Q), (R, S) = self.in_shape, self.out_shape, self.k.shape[2:]
+        row = max(1, C_in * R * S * Q * N * self.k.itemsize)       # N = 0: one empty block
+        rows = max(1, min(P, self.block_bytes // row))
+        return [(p0, min(P, p0 + rows)) for p0 in range(0, P, rows)], rows
+
+    def _buffer(self, name, size):
+        buf = getattr(self, name)
+        if buf is None or buf.size < size:
+            buf = np.empty(size, dtype=self.k.dtype)    # reused while it is large enough
+            setattr(self, name, buf)
+        return buf
+
+    @property
+    def cols(self):
+        """X~ (C_in R S, P Q N) of the last forward pass (eq-fast-cols), rebuilt if it was blocked."""
+        if self._cols is None:
+            self._cols = im2col(self._x_in, *self.k.shape[2:])
+        return self._cols
+
     def forward(self, x_prev):
-        """U3.1a as one matrix product (eq-fast-forward): x_prev (N, C_in, P', Q') -> (N, n_out, P'-R+1, Q'-S+1)."""
+        """U3.1a as one matrix product (eq-fast-forward): (N, C_in, P', Q') -> (N, C_out, P, Q)."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.k.dtype)
+        return self._forward(x_prev)
+
+    def _forward(self, x_prev):
         R, S = self.k.shape[2:]
-        (C, _, _), (_, P, Q), N = self.in_shape, self.out_shape, x_prev.shape[0]
-        x = np.ascontiguousarray(_chwn(x_prev))        # no copy when x_prev comes from a fast layer
-        shape = (C, R, S, P, Q, N)
-        if self._cols is None or self._cols.shape != shape:
-            self._cols = np.empty(shape, dtype=self.k.dtype)   # reused while N stays the same
-        self.cols = im2col(x, R, S, out=self._cols)     # X~ (C R S, P Q N), eq-fast-cols
+        (C_in, _, _), (C_out, P, Q), N = self.in_shape, self.out_shape, x_prev.shape[0]
+        # (C_in, P', Q', N); no copy when x_prev comes from a fast layer
+        x = np.ascontiguousarray(_chwn(x_prev), dtype=self.k.dtype)
+        blocks, rows = self._blocks(N)
+        buf = self._buffer("_buf", C_in * R * S * rows * Q * N)
         self.K = self._kernel_matrix()
-        u = self.K @ self.cols                          # eq-fast-forward
+        u = np.empty((C_out, P * Q * N), dtype=self.k.dtype)
+        QN = Q * N
+        for p0, p1 in blocks:
+            cols = _patch_rows(x, R, S, p0, p1, buf)                 # eq-fast-cols, rows p0..p1
+            np.matmul(self.K, cols, out=u[:, p0 * QN:p1 * QN])      # eq-fast-forward
+        self._x_in = x
+        self._cols = cols if len(blocks) == 1 else None
         u += self.b[:, None]
-        self.x = _nchw(_activate(self.act, u).reshape(self.n_out, P, Q, N))
+        self.x = _nchw(_activate(self.act, u).reshape(C_out, P, Q, N))
         return self.x
 
     def backward(self, dE_dx, *, input_grad=True):
-        """Fill grads and return dE/dx_prev (N, C_in, P', Q'); with input_grad=False, return None."""
+        """Fill grads and return dE/dx_prev (N, C_in, P', Q'); with input_grad=False, None."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape, dtype=self.k.dtype)
-        delta = _times_derivative(self.act, _chwn(self.x), _chwn(dE_dx))   # (n_out, P, Q, N)
+        return self._backward(dE_dx, input_grad=input_grad)
+
+    def _backward(self, dE_dx, *, input_grad=True, owned=False):
+        """backward without the check; owned=True: dE_dx is a scratch array, overwritten by delta."""
+        delta = _times_derivative(self.act, _chwn(self.x), _chwn(dE_dx), inplace=owned)
+        delta = np.ascontiguousarray(delta)                           # (C_out, P, Q, N)
         self.delta = _nchw(delta)
-        D = delta.reshape(self.n_out, -1)
-        C, R, S = self.n_in, *self.k.shape[2:]
-        dK_T = np.dot(self.cols, D.T)                   # (D X~^T)^T, eq-fast-dk
+        (C_in, Pp, Qp), (C_out, _, Q), N = self.in_shape, self.out_shape, delta.shape[3]
+        R, S = self.k.shape[2:]
+        D, QN = delta.reshape(C_out, -1), Q * N
+        blocks, rows = self._blocks(N)
+        dK_T = np.zeros((C_in * R * S, C_out), dtype=self.k.dtype)
+        dx = np.zeros((C_in, Pp, Qp, N), dtype=self.k.dtype) if input_grad else None
+        for p0, p1 in blocks:
+            cols = self._cols if len(blocks) == 1 else _patch_rows(
+                self._x_in, R, S, p0, p1, self._buffer("_buf", C_in * R * S * rows * QN))
+            Db = D[:, p0 * QN:p1 * QN]
+            dK_T += cols @ Db.T                                       # (D X~^T)^T, eq-fast-dk
+            if input_grad:                                            # eq-fast-dx: col2im(K^T D)
+                Y = self._buffer("_ybuf", C_in * R * S * rows * QN)[:cols.size].reshape(cols.shape)
+                np.matmul(self.K.T, Db, out=Y)
+                _add_patch_rows(Y, dx, R, S, p0, p1)
         gk = self.grads["k"]
-        gk[...] = dK_T.reshape(C, R, S, self.n_out).transpose(0, 3, 1, 2)[:, :, ::-1, ::-1]
+        gk[...] = dK_T.reshape(C_in, R, S, C_out).transpose(0, 3, 1, 2)[:, :, ::-1, ::-1]
         gk[~self._table] = 0.0                          # unconnected slots are not parameters
         self.grads["b"][...] = D.sum(axis=1)            # U3.1d
-        if not input_grad:
-            return None
-        return _nchw(col2im(self.K.T @ D, self.in_shape, R, S))   # eq-fast-dx
+        return None if dx is None else _nchw(dx)
 
     def __repr__(self):
         (c, H, W), (j, P, Q) = self.in_shape, self.out_shape
@@ -191,56 +320,76 @@ class FastConv:
         return f"FastConv({c}x{H}x{W} -> {j}x{P}x{Q}, {R}x{S} kernels, {which}, {self.act!r})"
 
 
-# -- book/04_fast.md, cell 18 ---------------------------------------------
-def down_blocks(x, m):
-    """down on maps laid out (C, H, W, N): the sum of each m x m block (U3.2a), as 2 m strided slice sums."""
-    m = check_block(m)
-    x = as_float_array("x", x, shape=("C", "H", "W", "N"))
-    if x.shape[1] % m or x.shape[2] % m:
-        raise ValueError(f"the map size {x.shape[1]}x{x.shape[2]} of x is not divisible by the block size m={m}")
-    y = x[:, :, 0::m].copy() if m == 1 else x[:, :, 0::m] + x[:, :, 1::m]
+# -- book/04_fast.md, cell 22 ---------------------------------------------
+def _down(x, m):
+    """down_blocks without the checks."""
+    if m == 1:
+        return x.copy()
+    y = x[:, :, 0::m] + x[:, :, 1::m]           # m column slices: (C, H, W/m, N)
     for s in range(2, m):
         y += x[:, :, s::m]
-    z = y if m == 1 else y[:, 0::m] + y[:, 1::m]
+    z = y[:, 0::m] + y[:, 1::m]                 # then m row slices of y: (C, H/m, W/m, N)
     for r in range(2, m):
         z += y[:, r::m]
     return z
 
 
-def up_blocks(x, m):
-    """up on maps laid out (C, h, w, N): x (x) 1_{m x m} (U3.1c), by broadcasting into a new array."""
-    m = check_block(m)
-    x = as_float_array("x", x, shape=("C", "h", "w", "N"))
+def _up(x, m):
+    """up_blocks without the checks."""
     C, h, w, N = x.shape
     out = np.empty((C, h, m, w, m, N), dtype=x.dtype)
     out[...] = x[:, :, None, :, None, :]
     return out.reshape(C, h * m, w * m, N)
 
 
+def down_blocks(x, m):
+    """down on maps laid out (C, H, W, N): the sum of each m x m block (U3.2a), separably.
+
+    First the m strided column slices x[:, :, s::m] are added (C, H, W/m, N), then the m
+    strided row slices of that sum (C, H/m, W/m, N): 2 (m - 1) additions, the second half on
+    an array m times smaller, instead of the m^2 - 1 additions of the m^2 sub-grids.
+    """
+    m = check_block(m)
+    x = as_float_array("x", x, shape=("C", "H", "W", "N"))
+    if x.shape[1] % m or x.shape[2] % m:
+        raise ValueError(f"the map size {x.shape[1]}x{x.shape[2]} of x is not divisible by the "
+                         f"block size m={m}")
+    return _down(x, m)
+
+
+def up_blocks(x, m):
+    """up on maps laid out (C, h, w, N): x (x) 1_{m x m} (U3.1c), by broadcasting into a new array."""
+    m = check_block(m)
+    x = as_float_array("x", x, shape=("C", "h", "w", "N"))
+    return _up(x, m)
+
+
 class FastSubsample(Subsample):
     """Sub-sampling layer x_j = f(beta_j down(x_prev_j) + b_j) (U3.2a), batched.
 
-    Its constructor, interface and parameters are inherited from cnnlit.subsample.Subsample; only
-    forward and backward are batched. in_shape (C, H, W) with H and W multiples of m;
+    Its constructor, interface and parameters are inherited from cnnlit.subsample.Subsample;
+    only forward and backward are batched. in_shape (C, H, W) with H and W multiples of m;
     trainable=True learns beta (C,) (started at 1/m^2) and b (C,), activation "sigmoid" by
-    default; trainable=False is mean
-    pooling (beta = 1/m^2, b = 0, identity, no parameters). backward(dE_dx) fills dE/db (U3.2c)
-    and dE/dbeta (U3.2e) and returns beta up(delta) (N, C, H, W).
+    default; trainable=False is mean pooling (beta = 1/m^2, b = 0, identity, no parameters).
+    backward(dE_dx) fills dE/db (U3.2c) and dE/dbeta (U3.2e) and returns beta up(delta)
+    (N, C, H, W). forward and backward check their input; _forward and _backward trust it.
     """
 
     def forward(self, x_prev):
-        """U3.2a on every map at once (down_blocks, U3.2d): x_prev (N, C, H, W) -> (N, C, H/m, W/m)."""
+        """U3.2a on every map at once (down_blocks, U3.2d): (N, C, H, W) -> (N, C, H/m, W/m)."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.dtype)
-        d = down_blocks(_chwn(x_prev), self.m)              # U3.2d, (C, h, w, N)
+        return self._forward(x_prev)
+
+    def _forward(self, x_prev):
+        d = _down(_chwn(x_prev.astype(self.dtype, copy=False)), self.m)   # U3.2d, (C, h, w, N)
         if self.trainable:
             self.d = d
             u = d * self.beta[:, None, None, None]
             u += self.b[:, None, None, None]
-            x = _activate(self.act, u)
         else:
             d *= 1.0 / self.m**2
-            x = self.act.f(d)
-        self.x = _nchw(x)
+            u = d
+        self.x = _nchw(_activate(self.act, u))
         return self.x
 
     def backward(self, dE_dx, *, input_grad=True):
@@ -248,86 +397,118 @@ class FastSubsample(Subsample):
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape, dtype=self.dtype)
-        delta = _times_derivative(self.act, _chwn(self.x), _chwn(dE_dx))   # (C, h, w, N)
-        self.delta = _nchw(delta)
+        return self._backward(dE_dx, input_grad=input_grad)
+
+    def _backward(self, dE_dx, *, input_grad=True, owned=False):
+        delta = _times_derivative(self.act, _chwn(self.x), _chwn(dE_dx), inplace=owned)
+        self.delta = _nchw(delta)                                   # (C, h, w, N) underneath
         if self.trainable:
-            C = self.in_shape[0]
-            self.grads["b"][...] = delta.reshape(C, -1).sum(axis=1)                       # U3.2c
-            self.grads["beta"][...] = np.einsum("chwn,chwn->c", delta, self.d)            # U3.2e
+            self.grads["b"][...] = delta.sum(axis=(1, 2, 3))                          # U3.2c
+            self.grads["beta"][...] = np.einsum("chwn,chwn->c", delta, self.d)       # U3.2e
         if not input_grad:
             return None
         if self.trainable:
-            delta = delta * self.beta[:, None, None, None]
+            scaled = delta * self.beta[:, None, None, None]
         else:
-            delta = delta * self.dtype.type(1.0 / self.m**2)
-        return _nchw(up_blocks(delta, self.m))
+            scaled = delta * self.dtype.type(1.0 / self.m**2)
+        return _nchw(_up(scaled, self.m))
 
     def __repr__(self):
         kind = "trainable" if self.trainable else "mean pooling"
         return f"FastSubsample({self.in_shape} -> {self.out_shape}, m={self.m}, {kind}, {self.act!r})"
 
 
-# -- book/04_fast.md, cell 20 ---------------------------------------------
+# -- book/04_fast.md, cell 24 ---------------------------------------------
 class FastDense(Dense):
-    """cnnlit.dense.Dense (N2), already batched, with the sigmoid computed in place.
+    """cnnlit.dense.Dense (N2), already batched, with the activation computed in place.
 
     backward(dE_dx, input_grad=True) returns dE/dx_prev (N, n_in), or None with input_grad=False.
+    forward and backward check their input; _forward and _backward trust it.
     """
 
     def forward(self, x_prev):
         """x = f(W x_prev + b) (N2): x_prev (N, n_in) -> x (N, n_out)."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N", self.n_in), dtype=self.W.dtype)
-        self.x_prev = x_prev
-        u = x_prev @ self.W.T
+        return self._forward(x_prev)
+
+    def _forward(self, x_prev):
+        self.x_prev = x_prev.astype(self.W.dtype, copy=False)
+        u = self.x_prev @ self.W.T
         u += self.b
         self.x = _activate(self.act, u)
         return self.x
 
     def backward(self, dE_dx, *, input_grad=True):
-        """delta = dE/dx * f'(u) (N4); fills grads (N5 corrected, N3); dE/dx (N, n_out) -> dE/dx_prev (N, n_in) or None."""
+        """delta = dE/dx * f'(u) (N4); fills grads (N5 corrected, N3); returns dE/dx_prev or None."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape, dtype=self.W.dtype)
-        self.delta = _times_derivative(self.act, self.x, dE_dx)
+        return self._backward(dE_dx, input_grad=input_grad)
+
+    def _backward(self, dE_dx, *, input_grad=True, owned=False):
+        self.delta = _times_derivative(self.act, self.x, dE_dx, inplace=owned)
         np.matmul(self.delta.T, self.x_prev, out=self.grads["W"])     # N5 corrected
         self.grads["b"][...] = self.delta.sum(axis=0)                  # N3
         return self.delta @ self.W if input_grad else None
 
 
+_FAST_LAYERS = (FastConv, FastSubsample, FastDense)
+
+
 class FastNetwork(Network):
     """cnnlit.dense.Network (the model contract) for fast layers.
 
-    gradients(X, T) skips the input sensitivity of the lowest layer, which no parameter needs;
-    backward(dE_dy) still returns it. predict(X) runs through slices of ``predict_batch``
+    forward, predict, loss and gradients check the batch X once, at the edge, and then run
+    the fast layers' unchecked _forward and _backward (other layers run their checked
+    methods); their public forward and backward still check. gradients(X, T) skips the input
+    sensitivity of the lowest layer, which no parameter needs, and lets each layer overwrite
+    the sensitivity it receives, an array no one else holds; backward(dE_dy) still returns
+    dE/dX and leaves dE_dy alone. predict(X) runs through slices of ``predict_batch``
     patterns, so that the patch matrices of a large X never have to fit in memory at once.
     loss(X, T) is the mean over the batch of E^n (N1), as in Network; X (N, ...), T (N, c).
     """
 
     predict_batch = 250
 
+    def _check_batch(self, X):
+        return as_float_array("X", X, shape=("N",) + tuple(self.in_shape))
+
+    def _forward_checked(self, X):
+        x = X
+        for layer in self.layers:
+            x = layer._forward(x) if isinstance(layer, _FAST_LAYERS) else layer.forward(x)
+        return x
+
+    def forward(self, X):
+        """The forward pass through every layer: X (N, ...) -> y = x^L (N, c)."""
+        return self._forward_checked(self._check_batch(X))
+
     def predict(self, X):
         """The outputs y = x^L for a batch X: shape (N, c)."""
-        X = as_float_array("X", X, shape=("N",) + tuple(self.in_shape))
+        X = self._check_batch(X)
         size = self.predict_batch
         if len(X) <= size:
-            return self.forward(X)
-        return np.concatenate([self.forward(X[i:i + size]) for i in range(0, len(X), size)])
+            return self._forward_checked(X)
+        return np.concatenate([self._forward_checked(X[i:i + size]) for i in range(0, len(X), size)])
+
+    def _backward_checked(self, g, input_grad, owned):
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer, want = self.layers[i], input_grad or i > 0
+            if isinstance(layer, _FAST_LAYERS):
+                g, owned = layer._backward(g, input_grad=want, owned=owned), True
+            else:
+                g, owned = layer.backward(g), owned and isinstance(layer, Flatten)
+        return g
 
     def backward(self, dE_dy, *, input_grad=True):
-        """Back-propagation (N4) of dE/dy (N, c) down the layers: fills their grads, returns dE/dX (N, ...)."""
-        g = dE_dy
-        for i in range(len(self.layers) - 1, 0, -1):
-            g = self.layers[i].backward(g)
-        first = self.layers[0]
-        if input_grad or not isinstance(first, (FastConv, FastSubsample, FastDense)):
-            return first.backward(g)
-        first.backward(g, input_grad=False)
-        return None
+        """Back-propagation (N4) of dE/dy (N, c) down the layers: fills their grads, returns dE/dX."""
+        g = as_float_array("dE_dy", dE_dy)
+        return self._backward_checked(g, input_grad, owned=False)
 
     def gradients(self, X, T):
-        y = self.forward(X)
+        y = self._forward_checked(self._check_batch(X))
         T = self._targets(T, y)
-        self.backward(self.loss_fn.grad(y, T) / y.shape[0], input_grad=False)
+        self._backward_checked(self.loss_fn.grad(y, T) / y.shape[0], False, owned=True)
         return {name: g.copy() for name, g in self._grad_arrays.items()}
 
 
@@ -341,7 +522,6 @@ def _fast_two_stage(input_size, maps, kernel_size, m, n_classes, activation, tra
     flat = Flatten(s2.out_shape)
     out = FastDense(flat.out_shape[0], n_classes, activation, rng=rng, dtype=dtype)
     return FastNetwork([c1, s1, c2, s2, flat, out])
-
 
 def fast_toolbox_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, rng=None, dtype=np.float64):
     """toolbox_cnn built from the fast layers: the same parameters k2, b2, k4, b4, W6, b6, drawn

@@ -421,6 +421,11 @@ for bad in ((2, 6), (0, 6, 5), "abc", None):
 for bad in (0, -1, "2", None, 7):
     add("fast.col2im", f"R-{bad!r}", call(fast.col2im, COLS, (2, 6, 5), bad, 2), "R")
     add("fast.col2im", f"S-{bad!r}", call(fast.col2im, COLS, (2, 6, 5), 2, bad), "S")
+_rng_fc = np.random.default_rng(21)   # its own generator: the draws of the other cases stay as they were
+DF, KF = _rng_fc.normal(size=(3, 4, 4, 2)), _rng_fc.normal(size=(2, 3, 2, 2))   # delta (C_out, P, Q, N), k
+add_array_cases("fast.full_conv_sensitivity", "delta", lambda v: call(fast.full_conv_sensitivity, v, KF), DF)
+add_array_cases("fast.full_conv_sensitivity", "k", lambda v: call(fast.full_conv_sensitivity, DF, v), KF)
+add("fast.full_conv_sensitivity", "k-maps", call(fast.full_conv_sensitivity, DF, KF[:, :2]), "k")
 XB = rng.normal(size=(2, 4, 4, 3))
 for fn in (fast.down_blocks, fast.up_blocks):
     public = f"fast.{fn.__name__}"
