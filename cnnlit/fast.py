@@ -200,7 +200,9 @@ class FastConv:
     _forward and _backward, which trust it.
     """
 
-    block_bytes = 1 << 19    # the largest patch-matrix block, in bytes: half a 1 MB L2 cache
+    # The largest patch-matrix block in bytes, or None for one block (the default, see
+    # below); the benchmarks set 1 << 19, half a 1 MB L2 cache.
+    block_bytes = None
 
     def __init__(self, in_shape, n_out, kernel_size, activation="sigmoid", connections=None, *,
                  rng=None, dtype=np.float64):
@@ -238,7 +240,7 @@ class FastConv:
         """Row blocks [p0, p1) of the output whose patch-matrix rows fit in block_bytes."""
         (C_in, _, _), (_, P, Q), (R, S) = self.in_shape, self.out_shape, self.k.shape[2:]
         row = max(1, C_in * R * S * Q * N * self.k.itemsize)       # N = 0: one empty block
-        rows = max(1, min(P, self.block_bytes // row))
+        rows = P if self.block_bytes is None else max(1, min(P, self.block_bytes // row))
         return [(p0, min(P, p0 + rows)) for p0 in range(0, P, rows)], rows
 
     def _buffer(self, name, size):
