@@ -14,8 +14,9 @@ if [ -z "$SKIP_VALIDATION" ]; then
 fi
 CHOSEN=$($PY -c "
 import json
-errors = {d: json.load(open(f'benchmarks/results/repro_best_val_{d}.json'))['final_error']
-          for d in ('none', 'shift', 'affine')}
+runs = {d: json.load(open(f'benchmarks/results/repro_best_val_{d}.json'))
+        for d in ('none', 'shift', 'affine')}
+errors = {d: r['final_error'] for d, r in runs.items() if not r.get('stopped')}
 print(min(errors, key=errors.get))")
 echo "chosen on validation: $CHOSEN"
 for s in 0 1 2; do
