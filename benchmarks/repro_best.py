@@ -56,7 +56,19 @@ def main(argv=None):
     p.add_argument("--decay", type=float, default=spec["decay"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--split", action="store_true",
+                   help="only count the classes of the training, validation and test digits "
+                        "(writes benchmarks/results/repro_best_split.json)")
     a = p.parse_args(argv)
+    if a.split:
+        X, T, Xt, yt = load(a.data, np.float32)
+        y = T.argmax(axis=1)
+        counts = {"training (all 60 000)": y, "candidates (first 50 000)": y[:N_TRAIN],
+                  "validation (last 10 000)": y[N_TRAIN:], "test (10 000)": yt}
+        res = {"machine": machine(), "class_counts": {k: np.bincount(v, minlength=10).tolist()
+                                                      for k, v in counts.items()}}
+        write_results("repro_best_split", res, "\n".join(f"{k}: {v}" for k, v in res["class_counts"].items()) + "\n")
+        return
     if not 0 < a.decay <= 1 or a.epochs < 1 or not 0 < a.lr < 10:
         p.error("--decay must lie in (0, 1], --epochs be positive, --lr in (0, 10)")
     dtype = np.float32

@@ -252,6 +252,12 @@ def test_the_best_model_is_the_recorded_best_recipe():
     for r in seeds:
         assert r["settings"]["distortion"] == chosen and r["settings"]["train_patterns"] == 60000
     assert spec["distortion"] == DISTORTIONS[chosen]
+    test = np.array([r["test_error"] for r in seeds[:3]])
+    mean, sd = 100 * test.mean(), 100 * test.std(ddof=1)
+    from cnnlit.cli import BEST_PROTOCOL
+    assert f"{mean:.2f}% +- {sd:.2f}%" in BEST_PROTOCOL                        # `cnnlit train --help`
+    for doc in ("README.md", "book/08_digits.md"):                             # and the summary
+        assert f"{mean:.2f}% ± {sd:.2f}% (mean ± sd" in (ROOT / doc).read_text(), doc
 
 
 def test_save_into_a_folder_fails_before_training(tmp_path, capsys):
