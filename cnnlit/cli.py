@@ -796,7 +796,7 @@ def cmd_predict(a):
     digits were. Returns the exit code 0. Formula: none (a command). Shapes: none (no arrays).
     """
     _namespace(a, "model_file", "images", "raw")
-    first = f"the first argument must be a model file (written by cnnlit train --save)"
+    first = "the first argument must be a model file (written by cnnlit train --save)"
     if Path(a.model_file).suffix.lower() in IMAGE_SUFFIXES:
         raise CLIError(f"{first}, then the images; {a.model_file} looks like an image "
                        f"(cnnlit predict MODEL IMAGE...)", 2)
