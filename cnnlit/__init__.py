@@ -3,7 +3,7 @@
 Every module is written by a chapter of the book:
 
 - ``cnnlit.checks``: book/B1_conventions.md
-- ``cnnlit.cli``: book/08_digits.md
+- ``cnnlit.cli``: book/B2_cli.md
 - ``cnnlit.combine``: book/05_combinations.md
 - ``cnnlit.conv``: book/02_convolution.md
 - ``cnnlit.data``: book/A1_digits.md

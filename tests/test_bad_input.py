@@ -16,6 +16,7 @@ import os
 import pickle
 import tracemalloc
 import zipfile
+import zlib
 from functools import partial
 
 import numpy as np
@@ -35,6 +36,8 @@ ALLOWED = {
     # a plain record (NamedTuple) of four arrays; its consumers (cut_subset) check it
     "data.MNIST",
     "cli.BEST_MAPS", "cli.COMBINE_LAMBDA", "cli.LOSSES", "cli.MODELS",
+    "cli.BEST_PROTOCOL", "cli.DISTORTIONS", "cli.MAX_DEPTH", "cli.MAX_INFO_BYTES", "cli.MAX_PIXELS", "cli.BLANK",
+    "cli.MAX_STEP", "cli.CHANCE", "cli.IMAGE_SUFFIXES",
     # a function without arguments: it builds the argparse parser
     "cli.make_parser",
 }
@@ -842,6 +845,29 @@ for label, bad in (("None", None), ("list", [1]), ("no-dtype", {"model": "toolbo
 for label, bad in (("None", None), ("int", 3), ("empty", "")):
     add("cli.save_model", f"path-{label}", call(cli.save_model, TOOLBOX, bad, INFO), "path")
 add("cli.save_model", "path-is-folder", ("tmp_path", lambda tmp: cli.save_model(TOOLBOX, tmp, INFO)), str)
+# issue 20, class 5: exactly the path asked for, and nothing the loader would refuse
+add("cli.save_model", "path-trailing-slash",
+    ("tmp_path", lambda tmp: cli.save_model(TOOLBOX, str(tmp / "new") + "/", INFO)), str)
+add("cli.save_model", "path-folder-trailing-slash", ("tmp_path", lambda tmp: cli.save_model(TOOLBOX, f"{tmp}/", INFO)),
+    str)
+
+
+def _tampered(label):
+    net = cli.build_model("toolbox", rng=1)
+    if label in ("nan", "inf", "-inf"):
+        net.params["W6"].flat[0] = float(label)
+    return net
+
+
+for label in ("nan", "inf", "-inf"):
+    add("cli.save_model", f"model-{label}",
+        ("tmp_path", lambda tmp, lab=label: cli.save_model(_tampered(lab), tmp / "m.npz", INFO)), "model")
+for label, bad in (("other-model", {**INFO, "model": "best"}), ("other-dtype", {**INFO, "dtype": "float64"}),
+                   ("unknown-model", {**INFO, "model": "lenet"}), ("int-dtype", {**INFO, "dtype": "int32"}),
+                   ("deep", {**INFO, "x": json.loads("[" * 40 + "]" * 40)}),
+                   ("huge", {**INFO, "x": "a" * (cli.MAX_INFO_BYTES + 1)})):
+    add("cli.save_model", f"info-{label}",
+        ("tmp_path", lambda tmp, b=bad: cli.save_model(TOOLBOX, tmp / "m.npz", b)), "info")
 add("cli.save_model", "path-no-folder",
     ("tmp_path", lambda tmp: cli.save_model(TOOLBOX, tmp / "nowhere" / "m.npz", INFO)), str, FileNotFoundError)
 
@@ -875,6 +901,39 @@ def _model_file(tmp, label):
             z.writestr("k2.npy", b"just bytes")
             z.writestr("cnnlit_info.npy", b"more bytes")
         return path
+    if label in ("huge-shape", "encrypted", "deflate64", "deep-json", "huge-info"):   # issue 20, class 7
+        import io
+        members = {f"{k}.npy": v for k, v in arrays.items()}
+        members["cnnlit_info"] = np.array(info)
+        if label == "deep-json":
+            members["cnnlit_info"] = np.array("[" * 100000 + "]" * 100000)
+        blobs = {}
+        for name, a in members.items():
+            buf = io.BytesIO()
+            np.save(buf, a)
+            blobs[name if name.endswith(".npy") else name + ".npy"] = buf.getvalue()
+        for name, header in (("huge-shape", ("k2.npy", "<f4", (10**6, 10**6))),
+                             ("huge-info", ("cnnlit_info.npy", "<U1000000000", ()))):
+            if label == name:
+                buf = io.BytesIO()
+                np.lib.format.write_array_header_1_0(
+                    buf, {"descr": header[1], "fortran_order": False, "shape": header[2]})
+                blobs[header[0]] = buf.getvalue()
+        with zipfile.ZipFile(path, "w") as z:
+            for name, blob in blobs.items():
+                z.writestr(name, blob)
+        if label in ("encrypted", "deflate64"):
+            raw = bytearray(path.read_bytes())
+            for sig, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+                i = raw.find(sig)
+                while i >= 0:
+                    if label == "encrypted":
+                        raw[i + at] |= 1
+                    else:
+                        raw[i + at + 2:i + at + 4] = (9).to_bytes(2, "little")
+                    i = raw.find(sig, i + 4)
+            path.write_bytes(bytes(raw))
+        return path
     if label == "info-array":
         np.savez(path, **arrays, cnnlit_info=np.array([info, info]))
         return path
@@ -902,11 +961,14 @@ def _model_file(tmp, label):
 
 for label in ("text", "single-array", "pickled", "no-info", "corrupt-deflate", "not-npy-member", "info-array", "bad-info",
               "info-not-object", "info-int-dtype", "missing",
-              "extra", "mis-shaped", "mis-typed", "complex", "nan"):
+              "extra", "mis-shaped", "mis-typed", "complex", "nan",
+              "huge-shape", "encrypted", "deflate64", "deep-json", "huge-info"):
     add("cli.load_model", f"file-{label}", ("tmp_path", lambda tmp, lab=label: cli.load_model(_model_file(tmp, lab))),
         str)
 add("cli.load_model", "missing-file", ("tmp_path", lambda tmp: cli.load_model(tmp / "none.npz")), str, FileNotFoundError)
 add("cli.load_model", "folder", ("tmp_path", lambda tmp: cli.load_model(tmp)), str)
+add("cli.load_model", "dev-zero", call(cli.load_model, "/dev/zero"), "/dev/zero")
+add("cli.load_model", "fifo", ("tmp_path", lambda tmp: (os.mkfifo(tmp / "p.npz"), cli.load_model(tmp / "p.npz"))), str)
 for label, bad in (("None", None), ("int", 3), ("empty", "")):
     add("cli.load_model", f"path-{label}", call(cli.load_model, bad), "path")
 for label, bad in (("int", 3), ("empty", "")):
@@ -929,22 +991,63 @@ def _image_file(tmp, label):
         colour = np.zeros((28, 28, 3), np.uint8)
         colour[..., 0] = 200
         Image.fromarray(colour).save(path)
+    elif label == "transparent-png":                    # issue 20, class 9: nothing drawn
+        Image.new("RGBA", (50, 50), (0, 0, 0, 0)).save(path)
+    elif label == "white-png":
+        Image.new("L", (300, 200), 255).save(path)
+    elif label == "cmyk-blank-png":
+        Image.new("CMYK", (40, 40), (0, 0, 0, 0)).convert("RGB").save(path)
+    elif label == "bomb-png":                           # class 7: a header that claims 20000 x 20000
+        import struct
+        Image.new("L", (1, 1)).save(path)
+        raw = bytearray(path.read_bytes())
+        i = raw.index(b"IHDR")
+        raw[i + 4:i + 12] = struct.pack(">II", 20000, 20000)
+        raw[i + 17:i + 21] = struct.pack(">I", zlib.crc32(bytes(raw[i:i + 17])))
+        path.write_bytes(bytes(raw))
     else:
         value = {"negative": -np.ones((28, 28)), "nan": np.full((28, 28), np.nan), "big": np.full((28, 28), 300.0),
                  "complex": np.ones((28, 28), complex), "object": np.array([None, 1], dtype=object),
                  "strings": np.full((28, 28), "x"), "3d": np.zeros((2, 28, 28)), "1d": np.zeros(784),
-                 "empty": np.zeros((0, 28, 3)), "0d": np.array(3.0)}[label]
+                 "empty": np.zeros((0, 28, 3)), "0d": np.array(3.0), "blank": np.full((28, 28), 0.5),
+                 "huge-header": None}[label]
+        if label == "huge-header":                     # class 7: declares 8 TB in a few bytes
+            with open(path, "wb") as f:
+                np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
+                                                         "shape": (10**6, 10**6)})
+            return path
         np.save(path, value, allow_pickle=True)
     return path
 
 
 for label in ("text-png", "big-png", "colour-png", "negative", "nan", "big", "complex", "object", "strings", "3d", "1d",
-              "empty", "0d"):
+              "empty", "0d", "transparent-png", "white-png", "cmyk-blank-png", "bomb-png", "blank", "huge-header"):
     add("cli.read_image", f"file-{label}", ("tmp_path", lambda tmp, lab=label: cli.read_image(_image_file(tmp, lab))), str)
 add("cli.read_image", "missing-file", ("tmp_path", lambda tmp: cli.read_image(tmp / "none.png")), str, FileNotFoundError)
 add("cli.read_image", "folder", ("tmp_path", lambda tmp: cli.read_image(tmp)), str)
 for label, bad in (("None", None), ("int", 3), ("empty", "")):
     add("cli.read_image", f"path-{label}", call(cli.read_image, bad), "path")
+X28 = np.zeros((2, 1, 28, 28), np.float32)
+for label, bad in (("rank", np.zeros((2, 28, 28), np.float32)), ("int", np.zeros((2, 1, 28, 28), int)),
+                   ("str", "abc"), ("None", None)):
+    add("cli.distort", f"X-{label}", call(cli.distort, bad, 0), "X")
+for arg, bads in (("shift", (-1, 9, float("nan"), "2", True)), ("angle", (-5, 90, float("inf"))),
+                  ("scale", (-0.1, 0.6, None))):
+    for bad in bads:
+        add("cli.distort", f"{arg}-{bad!r}", call(cli.distort, X28, 0, **{arg: bad}), arg)
+for bad in ("seed", -1, 1.5):
+    add("cli.distort", f"rng-{bad!r}", call(cli.distort, X28, bad), "rng")
+XS, TS = np.zeros((4, 1, 28, 28), np.float32), np.eye(10, dtype=np.float32)[[0, 1, 2, 3]]
+for arg, bads in (("epochs", (0, -1, 1.5, True, None)), ("batch_size", (0, 2.5, "50")),
+                  ("lr", (0, -1, float("nan"), 1e39, "0.1")), ("decay", (0, 1.5, 1e300, float("nan"))),
+                  ("layer_scale", ([4, 2, 1], "4")), ("distortion", ("shift", 2.0)), ("on_epoch", (3, "print")),
+                  ("rng", ("seed", -2))):
+    for bad in bads:
+        kwargs = {"epochs": 1, "lr": 0.1, arg: bad}
+        add("cli.fit", f"{arg}-{bad!r}", call(cli.fit, TOOLBOX, XS, TS, **kwargs), arg)
+for label, bad in (("3d", np.zeros((2, 28, 28))), ("nan", np.full((28, 28), np.nan)), ("empty", np.zeros((0, 5))),
+                   ("blank", np.zeros((40, 40))), ("one-dot", np.eye(40)[:1].repeat(1, 0)), ("str", "abc")):
+    add("cli.preprocess", f"x-{label}", call(cli.preprocess, bad), "x")
 SGD1 = train.SGD(0.1)
 for label, bad in (("None", None), ("str", "sgd")):
     add("cli.Progress", f"optimizer-{label}", call(cli.Progress, bad, 10, "epoch 1"), "optimizer")

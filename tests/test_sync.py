@@ -67,7 +67,8 @@ def test_environment_yml_matches_pyproject():
             assert op == "==", f"{spec!r} in extra {group!r} must be pinned with =="
             assert pinned.setdefault(name, ver) == ver, f"{name} is pinned to two versions in pyproject"
     runtime = {_requirement(s)[0] for s in project["dependencies"]}
-    assert runtime == {"numpy", "scipy", "matplotlib"}, "the runtime needs numpy, scipy and matplotlib only"
+    assert runtime == {"numpy", "scipy", "matplotlib", "tqdm"}, (
+        "the runtime needs numpy, scipy, matplotlib and tqdm (the program's progress bar) only")
     assert runtime <= set(pinned), "every runtime dependency must be pinned in the book/test extras"
 
     text = (ROOT / "environment.yml").read_text()
