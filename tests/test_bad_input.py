@@ -1037,14 +1037,14 @@ for arg, bads in (("shift", (-1, 9, float("nan"), "2", True)), ("angle", (-5, 90
         add("cli.distort", f"{arg}-{bad!r}", call(cli.distort, X28, 0, **{arg: bad}), arg)
 for bad in ("seed", -1, 1.5):
     add("cli.distort", f"rng-{bad!r}", call(cli.distort, X28, bad), "rng")
-XS, TS = np.zeros((4, 1, 28, 28), np.float32), np.eye(10, dtype=np.float32)[[0, 1, 2, 3]]
+XS_FIT, TS_FIT = np.zeros((4, 1, 28, 28), np.float32), np.eye(10, dtype=np.float32)[[0, 1, 2, 3]]
 for arg, bads in (("epochs", (0, -1, 1.5, True, None)), ("batch_size", (0, 2.5, "50")),
                   ("lr", (0, -1, float("nan"), 1e39, "0.1")), ("decay", (0, 1.5, 1e300, float("nan"))),
                   ("layer_scale", ([4, 2, 1], "4")), ("distortion", ("shift", 2.0)), ("on_epoch", (3, "print")),
                   ("rng", ("seed", -2))):
     for bad in bads:
         kwargs = {"epochs": 1, "lr": 0.1, arg: bad}
-        add("cli.fit", f"{arg}-{bad!r}", call(cli.fit, TOOLBOX, XS, TS, **kwargs), arg)
+        add("cli.fit", f"{arg}-{bad!r}", call(cli.fit, TOOLBOX, XS_FIT, TS_FIT, **kwargs), arg)
 for label, bad in (("3d", np.zeros((2, 28, 28))), ("nan", np.full((28, 28), np.nan)), ("empty", np.zeros((0, 5))),
                    ("blank", np.zeros((40, 40))), ("one-dot", np.eye(40)[:1].repeat(1, 0)), ("str", "abc")):
     add("cli.preprocess", f"x-{label}", call(cli.preprocess, bad), "x")
