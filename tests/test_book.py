@@ -558,6 +558,19 @@ class Recorder(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def launch_browser(tmp_path_factory, name):
+    """Headless Chromium for a module's tests: yields a Browser, and leaves no process behind."""
+    exe = chromium()
+    from browser import Browser
+
+    b = Browser(exe, tmp_path_factory.mktemp(name) / "profile", env=tagged_env())
+    try:
+        yield b
+    finally:
+        b.close()
+        assert_no_survivors("chromium")
+
+
 def serve(directory):
     """Serve ``directory`` on a free local port in a thread: yields (base URL, the requests served)."""
     handler = type("Handler", (Recorder,), {"requests": []})

@@ -15,7 +15,16 @@ import sys
 import textwrap
 
 import pytest
-from test_book import ROOT, SCREENSHOTS, assert_no_survivors, chromium, parse_html, require_tool, serve, tagged_env
+from test_book import (
+    ROOT,
+    SCREENSHOTS,
+    assert_no_survivors,
+    launch_browser,
+    parse_html,
+    require_tool,
+    serve,
+    tagged_env,
+)
 
 CHAPTER = textwrap.dedent("""\
     ---
@@ -267,15 +276,7 @@ def test_the_pdf_collects_the_solutions_at_the_chapters_end(fixture_build):
 # ---------------------------------------------------------------- the browser
 @pytest.fixture(scope="module")
 def browser(fixture_build, tmp_path_factory):
-    exe = chromium()
-    from browser import Browser
-
-    b = Browser(exe, tmp_path_factory.mktemp("chromium-ex") / "profile", env=tagged_env())
-    try:
-        yield b
-    finally:
-        b.close()
-        assert_no_survivors("chromium")
+    yield from launch_browser(tmp_path_factory, "chromium-ex")
 
 
 @pytest.fixture(scope="module")

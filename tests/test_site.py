@@ -16,13 +16,11 @@ from test_book import (
     CHAPTERS,
     ROOT,
     SCREENSHOTS,
-    assert_no_survivors,
-    chromium,
+    launch_browser,
     pages_of_build,
     parse_html,
     serve,
     source_md,
-    tagged_env,
 )
 
 
@@ -100,15 +98,7 @@ def server(built):
 
 @pytest.fixture(scope="module")
 def browser(built, tmp_path_factory):
-    exe = chromium()
-    from browser import Browser
-
-    b = Browser(exe, tmp_path_factory.mktemp("chromium") / "profile", env=tagged_env())
-    try:
-        yield b
-    finally:
-        b.close()
-        assert_no_survivors("chromium")
+    yield from launch_browser(tmp_path_factory, "chromium")
 
 
 def shot(browser, name, full_page=False):
