@@ -13,5 +13,6 @@ import sys
 
 from cnnlit.cli import main
 
-if __name__ == "__main__" and __spec__ is not None:   # python -m cnnlit, not a notebook's kernel
+# python -m cnnlit; not a notebook's kernel, which runs cells as __main__ without a spec
+if __name__ == "__main__" and __spec__ is not None:
     sys.exit(main())

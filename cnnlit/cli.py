@@ -69,26 +69,54 @@ from cnnlit.train import SGD, SoftmaxCrossEntropy, layer_rates, softmax_cnn, tra
 LOSSES = ("squared", "cross-entropy")
 BEST_MAPS = (32, 64)
 COMBINE_LAMBDA = 0.004
-DISTORTIONS = {"none": None, "shift": {"shift": 2.0},
-               "affine": {"shift": 2.0, "angle": 10.0, "scale": 0.1}}
-MODELS = {
-    "toolbox": {"about": "DeepLearnToolbox's example, 6c5-2s-12c5-2s-10, sigmoid, mean pooling",
-                "loss": "squared", "lr": 1.0, "epochs": 1, "decay": 1.0},
-    "paper": {"about": "the paper's network, 6c5-2s-12c5-2s-10 with trainable beta/b sub-sampling",
-              "loss": "squared", "lr": 1.0, "epochs": 1, "decay": 1.0},
-    "combine": {"about": "learned combinations of 6 maps into 12, entropy penalty lambda = 0.004",
-                "loss": "squared", "lr": 1.0, "epochs": 1, "decay": 1.0},
-    "best": {"about": "the book's best recipe, 32c5-2s-64c5-2s-10 with scaled tanh, softmax cross-entropy, "
-                      "rates 4, 2, 1 times lr",
-             "loss": "cross-entropy", "lr": 0.125, "epochs": 20, "decay": 0.82,
-             "layer_scale": {2: 4.0, 4: 2.0, 6: 1.0},
-             "distortion": DISTORTIONS["none"]},     # the candidate chosen on validation (section 8.5)
+DISTORTIONS = {
+    "none": None,
+    "shift": {"shift": 2.0},
+    "affine": {"shift": 2.0, "angle": 10.0, "scale": 0.1},
 }
-BEST_PROTOCOL = ("The best recipe (--model best) was chosen on validation digits only: 10 000 held out of "
-                 "MNIST's 60 000 training digits, three candidates (no distortion of the training digits, "
-                 "random shifts, or shifts with small rotations and scalings). Trained on all 60 000 with "
-                 "seeds 0, 1 and 2 and tested once, it gave a test error of 0.92% +- 0.06% (mean +- sd).")
-MAX_STEP = 1000.0          # the largest step size train and fit accept
+MODELS = {
+    "toolbox": {
+        "about": "DeepLearnToolbox's example, 6c5-2s-12c5-2s-10, sigmoid, mean pooling",
+        "loss": "squared",
+        "lr": 1.0,
+        "epochs": 1,
+        "decay": 1.0,
+    },
+    "paper": {
+        "about": "the paper's network, 6c5-2s-12c5-2s-10 with trainable beta/b "
+                 "sub-sampling",
+        "loss": "squared",
+        "lr": 1.0,
+        "epochs": 1,
+        "decay": 1.0,
+    },
+    "combine": {
+        "about": "learned combinations of 6 maps into 12 with an entropy penalty "
+                 "(--penalty-lambda, default 0.004)",
+        "loss": "squared",
+        "lr": 1.0,
+        "epochs": 1,
+        "decay": 1.0,
+    },
+    "best": {
+        "about": "the book's best recipe, 32c5-2s-64c5-2s-10 with scaled tanh, softmax "
+                 "cross-entropy, rates 4, 2, 1 times lr",
+        "loss": "cross-entropy",
+        "lr": 0.125,
+        "epochs": 20,
+        "decay": 0.82,
+        "layer_scale": {2: 4.0, 4: 2.0, 6: 1.0},
+        "distortion": DISTORTIONS["none"],
+    },  # the candidate chosen on validation (section 8.5)
+}
+BEST_PROTOCOL = (
+    "The best recipe (--model best) was chosen on validation digits only: 10 000 held "
+    "out of MNIST's 60 000 training digits, three candidates (no distortion of the "
+    "training digits, random shifts, or shifts with small rotations and scalings). "
+    "Trained on all 60 000 with seeds 0, 1 and 2 and tested once, it gave a test "
+    "error of 0.92% +- 0.06% (mean +- sd)."
+)
+MAX_STEP = 1000.0  # the largest step size train and fit accept
 
 
 def _with_top(net, activation, loss_fn):
@@ -100,17 +128,22 @@ def _with_top(net, activation, loss_fn):
 
 
 def with_softmax(net):
-    """The same network with a linear top layer and the softmax cross-entropy error (chapter 7).
+    """The same network with a linear top layer and the softmax cross-entropy error
+    (chapter 7).
 
     The error is eq-ce-error. Shapes: none (no arrays).
     """
     if not (isinstance(net, FastNetwork) and isinstance(net.layers[-1], FastDense)):
-        raise TypeError(f"net must be a FastNetwork whose top layer is a FastDense, got {type(net).__name__}")
+        raise TypeError(
+            "net must be a FastNetwork whose top layer is a FastDense, got "
+            f"{type(net).__name__}"
+        )
     return _with_top(net, "identity", SoftmaxCrossEntropy())
 
 
 def build_model(name, *, loss=None, rng=0, dtype=np.float32):
-    """One of the book's networks by name (a key of MODELS), with its default loss or ``loss``.
+    """One of the book's networks by name (a key of MODELS), with its default loss or
+    ``loss``.
 
     Formula: none (a look-up of the builders).
     Shapes: none (no arrays).
@@ -119,7 +152,10 @@ def build_model(name, *, loss=None, rng=0, dtype=np.float32):
         raise ValueError(f"name must be one of {', '.join(MODELS)}; got {name!r}")
     loss = MODELS[name]["loss"] if loss is None else loss
     if not (isinstance(loss, str) and loss in LOSSES):
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)} (or None for the model's own); got {loss!r}")
+        raise ValueError(
+            f"loss must be one of {', '.join(LOSSES)} (or None for the model's own); "
+            f"got {loss!r}"
+        )
     if name == "toolbox":
         net = fast_toolbox_cnn(rng=rng, dtype=dtype)
     elif name == "paper":
@@ -138,14 +174,20 @@ def build_model(name, *, loss=None, rng=0, dtype=np.float32):
 
 
 def scores(model, X):
-    """Class scores (N, 10): softmax probabilities for a cross-entropy network, else the outputs.
+    """Class scores (N, 10): softmax probabilities for a cross-entropy network, else the
+    outputs.
 
     X (N, 1, 28, 28); the probabilities are those of eq-ce-error.
     """
     if not (callable(getattr(model, "predict", None)) and hasattr(model, "loss_fn")):
-        raise TypeError(f"model must be a network with predict and loss_fn (see build_model), got {type(model).__name__}")
+        raise TypeError(
+            "model must be a network with predict and loss_fn (see build_model), got "
+            f"{type(model).__name__}"
+        )
     y = model.predict(X)
-    return model.loss_fn.prob(y) if isinstance(model.loss_fn, SoftmaxCrossEntropy) else y
+    return (
+        model.loss_fn.prob(y) if isinstance(model.loss_fn, SoftmaxCrossEntropy) else y
+    )
 
 
 def confusion_matrix(labels, predicted, c=10):
@@ -154,39 +196,60 @@ def confusion_matrix(labels, predicted, c=10):
     labels and predicted (N,) -> counts (c, c). Formula: none (counting).
     """
     if isinstance(c, bool) or not isinstance(c, numbers.Integral) or c < 1:
-        raise ValueError(f"c must be a positive integer (the number of classes), got {c!r}")
+        raise ValueError(
+            f"c must be a positive integer (the number of classes), got {c!r}"
+        )
     checked = []
     for name, v in (("labels", labels), ("predicted", predicted)):
         try:
             a = np.asarray(v)
         except ValueError:
-            raise ValueError(f"{name} must be a 1-D array of class numbers, got a ragged sequence") from None
+            raise ValueError(
+                f"{name} must be a 1-D array of class numbers, got a ragged sequence"
+            ) from None
         if a.dtype.kind not in "iu":
-            raise TypeError(f"{name} must be an array of integer class numbers, got dtype {a.dtype}")
+            raise TypeError(
+                f"{name} must be an array of integer class numbers, got dtype {a.dtype}"
+            )
         if a.ndim != 1 or a.size == 0:
-            raise ValueError(f"{name} must be a non-empty 1-D array (N,), got shape {a.shape}")
+            raise ValueError(
+                f"{name} must be a non-empty 1-D array (N,), got shape {a.shape}"
+            )
         if a.min() < 0 or a.max() >= c:
-            raise ValueError(f"{name} must hold classes 0..{c - 1}, got values {a.min()}..{a.max()}")
+            raise ValueError(
+                f"{name} must hold classes 0..{c - 1}, got values {a.min()}..{a.max()}"
+            )
         checked.append(a)
     if len(checked[0]) != len(checked[1]):
-        raise ValueError(f"labels and predicted must have the same length, got {len(checked[0])} and {len(checked[1])}")
+        raise ValueError(
+            f"labels and predicted must have the same length, got {len(checked[0])} "
+            f"and {len(checked[1])}"
+        )
     counts = np.zeros((c, c), dtype=np.int64)
     np.add.at(counts, (checked[0], checked[1]), 1)
     return counts
 
 
 def distort(X, rng, *, shift=2.0, angle=0.0, scale=0.0):
-    """Each image moved, turned and scaled at random, with bilinear interpolation (zeros outside).
+    """Each image moved, turned and scaled at random, with bilinear interpolation (zeros
+    outside).
 
-    The shift of each image is uniform in [-shift, shift] pixels along each axis, its rotation
-    uniform in [-angle, angle] degrees and its scale factor uniform in [1 - scale, 1 + scale],
-    all about the image's centre. X (N, C, H, W) -> (N, C, H, W) of X's dtype; a new array.
-    Formula: none (data augmentation, section 3.7's translations made explicit).
+    The shift of each image is uniform in [-shift, shift] pixels along each axis, its
+    rotation uniform in [-angle, angle] degrees and its scale factor uniform in
+    [1 - scale, 1 + scale], all about the image's centre. X (N, C, H, W) -> (N, C, H, W)
+    of X's dtype; a new array. Formula: none (data augmentation, section 3.7's
+    translations made explicit).
     """
     X = np.asarray(X)
     if X.ndim != 4 or X.dtype.kind != "f":
-        raise ValueError(f"X must be a float array (N, C, H, W), got {X.dtype} {X.shape}")
-    for name, v, top in (("shift", shift, 8.0), ("angle", angle, 45.0), ("scale", scale, 0.5)):
+        raise ValueError(
+            f"X must be a float array (N, C, H, W), got {X.dtype} {X.shape}"
+        )
+    for name, v, top in (
+        ("shift", shift, 8.0),
+        ("angle", angle, 45.0),
+        ("scale", scale, 0.5),
+    ):
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v <= top:
             raise ValueError(f"{name} must be a number in [0, {top:g}], got {v!r}")
     rng = as_rng(rng)
@@ -198,15 +261,17 @@ def distort(X, rng, *, shift=2.0, angle=0.0, scale=0.0):
     d = rng.uniform(-shift, shift, (N, 2))
     p = np.arange(H, dtype=np.float32)[:, None] - c0
     q = np.arange(W, dtype=np.float32)[None, :] - c1
-    Hp, Wp = H + 2, W + 2                        # a border of zeros around every image
+    Hp, Wp = H + 2, W + 2  # a border of zeros around every image
     for a in range(0, N, 4096):
         b = min(N, a + 4096)
         cos = (np.cos(th[a:b]) / s[a:b]).astype(np.float32)[:, None, None]
         sin = (np.sin(th[a:b]) / s[a:b]).astype(np.float32)[:, None, None]
         pp = p[None] - d[a:b, 0, None, None].astype(np.float32)
         qq = q[None] - d[a:b, 1, None, None].astype(np.float32)
-        pi = np.clip(c0 + 1 + cos * pp + sin * qq, 0, H + 0.999)    # where each output pixel
-        qi = np.clip(c1 + 1 - sin * pp + cos * qq, 0, W + 0.999)    # reads from (padded)
+        pi = np.clip(
+            c0 + 1 + cos * pp + sin * qq, 0, H + 0.999
+        )  # where each output pixel
+        qi = np.clip(c1 + 1 - sin * pp + cos * qq, 0, W + 0.999)  # reads from (padded)
         p0, q0 = pi.astype(np.intp), qi.astype(np.intp)
         fp, fq = (pi - p0).astype(X.dtype), (qi - q0).astype(X.dtype)
         P = np.zeros((b - a, C, Hp, Wp), X.dtype)
@@ -214,20 +279,36 @@ def distort(X, rng, *, shift=2.0, angle=0.0, scale=0.0):
         base = (np.arange(b - a) * Hp * Wp)[:, None, None] + p0 * Wp + q0
         for ch in range(C):
             img = P[:, ch].ravel()
-            out[a:b, ch] = ((1 - fp) * ((1 - fq) * img.take(base) + fq * img.take(base + 1))
-                            + fp * ((1 - fq) * img.take(base + Wp) + fq * img.take(base + Wp + 1)))
+            out[a:b, ch] = (1 - fp) * (
+                (1 - fq) * img.take(base) + fq * img.take(base + 1)
+            ) + fp * ((1 - fq) * img.take(base + Wp) + fq * img.take(base + Wp + 1))
     return out
 
 
-def fit(model, X, T, *, epochs, lr, decay=1.0, batch_size=50, layer_scale=None, distortion=None,
-        rng=0, progress=False, on_epoch=None):
-    """Train ``model`` on X (N, 1, 28, 28), T (N, 10) for ``epochs`` passes of mini-batch SGD.
+def fit(
+    model,
+    X,
+    T,
+    *,
+    epochs,
+    lr,
+    decay=1.0,
+    batch_size=50,
+    layer_scale=None,
+    distortion=None,
+    rng=0,
+    progress=False,
+    on_epoch=None,
+):
+    """Train ``model`` on X (N, 1, 28, 28), T (N, 10) for ``epochs`` passes of
+    mini-batch SGD.
 
-    Epoch e (from 0) uses the step size lr * decay ** e, times layer_scale[ell] for layer ell if
-    given (chapter 7's rate per layer). With ``distortion`` (keywords of distort) every epoch sees
-    freshly distorted copies of the digits. The schedule counts epochs, not seconds, so the
-    result does not depend on the machine's load. on_epoch(e, eta) is called after each epoch.
-    Formula: none (a training schedule around chapter 7's train).
+    Epoch e (from 0) uses the step size lr * decay ** e, times layer_scale[ell] for
+    layer ell if given (chapter 7's rate per layer). With ``distortion`` (keywords of
+    distort) every epoch sees freshly distorted copies of the digits. The schedule
+    counts epochs, not seconds, so the result does not depend on the machine's load.
+    on_epoch(e, eta) is called after each epoch. Formula: none (a training schedule
+    around chapter 7's train).
     """
     for name, v in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
@@ -239,18 +320,33 @@ def fit(model, X, T, *, epochs, lr, decay=1.0, batch_size=50, layer_scale=None, 
         if v is not None and not isinstance(v, dict):
             raise TypeError(f"{name} must be a dict or None, got {type(v).__name__}")
     if on_epoch is not None and not callable(on_epoch):
-        raise TypeError(f"on_epoch must be callable as on_epoch(e, eta), got {type(on_epoch).__name__}")
+        raise TypeError(
+            "on_epoch must be callable as on_epoch(e, eta), got "
+            f"{type(on_epoch).__name__}"
+        )
     rng = as_rng(rng)
     steps = -(-len(X) // batch_size)
     for e in range(epochs):
-        eta = lr * decay ** e
-        opt = SGD(layer_rates(model, {ell: f * eta for ell, f in layer_scale.items()})
-                  if layer_scale else eta)
+        eta = lr * decay**e
+        opt = SGD(
+            layer_rates(model, {ell: f * eta for ell, f in layer_scale.items()})
+            if layer_scale
+            else eta
+        )
         if progress:
             opt = Progress(opt, steps, f"epoch {e + 1}/{epochs}")
         Xe = distort(X, rng, **distortion) if distortion else X
-        train(model, Xe, T, epochs=1, batch_size=batch_size, optimizer=opt, rng=rng,
-              monitor=(X[:1], T[:1]), progress=False)
+        train(
+            model,
+            Xe,
+            T,
+            epochs=1,
+            batch_size=batch_size,
+            optimizer=opt,
+            rng=rng,
+            monitor=(X[:1], T[:1]),
+            progress=False,
+        )
         if on_epoch is not None:
             on_epoch(e, eta)
     return model
@@ -258,7 +354,8 @@ def fit(model, X, T, *, epochs, lr, decay=1.0, batch_size=50, layer_scale=None, 
 
 # -- book/B2_cli.md, cell 8 ----------------------------------------------
 class CLIError(Exception):
-    """A user error: the message is printed on one line, and the program exits with ``code``.
+    """A user error: the message is printed on one line, and the program exits with
+    ``code``.
 
     Formula: none (an exception).
     Shapes: none (no arrays).
@@ -268,95 +365,134 @@ class CLIError(Exception):
         if not isinstance(message, str):
             raise TypeError(f"message must be a str, got {type(message).__name__}")
         if isinstance(code, bool) or code not in (1, 2):
-            raise ValueError(f"code must be 1 (a failed run) or 2 (bad arguments), got {code!r}")
+            raise ValueError(
+                f"code must be 1 (a failed run) or 2 (bad arguments), got {code!r}"
+            )
         super().__init__(message)
         self.code = code
 
 
-MAX_DEPTH = 16             # nesting of the JSON description a model file may hold
-MAX_INFO_BYTES = 1 << 16   # size of that description
+MAX_DEPTH = 16  # nesting of the JSON description a model file may hold
+MAX_INFO_BYTES = 1 << 16  # size of that description
 
 
 def _as_path(name, path):
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a file name (a str or os.PathLike), got {path!r}")
+        raise TypeError(
+            f"{name} must be a file name (a str or os.PathLike), got {path!r}"
+        )
     if str(path) == "":
         raise ValueError(f"{name} must be a non-empty file name, got ''")
     return Path(path)
 
 
 def _existing_file(path, kind):
-    """``path`` if it is a readable regular file; FileNotFoundError or ValueError naming it."""
+    """``path`` if it is a readable regular file; FileNotFoundError or ValueError naming
+    it."""
     if path.is_dir():
         raise ValueError(f"{path}: a folder, not a {kind} file")
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such {kind} file")
-    if not stat.S_ISREG(path.stat().st_mode):        # /dev/zero, a FIFO: reading never ends
-        raise ValueError(f"{path}: not a regular file (a device, pipe or socket); "
-                         f"the {kind} must be a file")
+    if not stat.S_ISREG(path.stat().st_mode):  # /dev/zero, a FIFO: reading never ends
+        raise ValueError(
+            f"{path}: not a regular file (a device, pipe or socket); "
+            f"the {kind} must be a file"
+        )
     if not os.access(path, os.R_OK):
         raise ValueError(f"{path}: the {kind} file cannot be read (permission denied)")
     return path
 
 
 def _depth(v):
-    """How deeply lists and dicts nest in the JSON value ``v`` (0 for a number or string)."""
+    """How deeply lists and dicts nest in the JSON value ``v`` (0 for a number or
+    string)."""
     depth, level = 0, [v]
     while any(isinstance(u, (list, dict)) for u in level):
         depth += 1
-        level = [w for u in level if isinstance(u, (list, dict))
-                 for w in (u.values() if isinstance(u, dict) else u)]
+        level = [
+            w
+            for u in level
+            if isinstance(u, (list, dict))
+            for w in (u.values() if isinstance(u, dict) else u)
+        ]
     return depth
 
 
 def _described_model(info):
-    """The network that the description ``info`` names; ValueError or TypeError if none."""
+    """The network that the description ``info`` names; ValueError or TypeError if
+    none."""
     if not isinstance(info, dict):
         raise TypeError("the description is not a JSON object")
     if _depth(info) > MAX_DEPTH:
         raise ValueError(f"the description nests deeper than {MAX_DEPTH} levels")
-    return build_model(info["model"], loss=info["loss"], dtype=check_dtype(info["dtype"]).type)
+    return build_model(
+        info["model"], loss=info["loss"], dtype=check_dtype(info["dtype"]).type
+    )
 
 
 def _check_arrays(where, model, arrays):
-    """ValueError naming ``where`` unless ``arrays`` are exactly the model's parameters."""
-    missing, extra = sorted(set(model.params) - set(arrays)), sorted(set(arrays) - set(model.params))
+    """ValueError naming ``where`` unless ``arrays`` are exactly the model's
+    parameters."""
+    missing, extra = (
+        sorted(set(model.params) - set(arrays)),
+        sorted(set(arrays) - set(model.params)),
+    )
     if missing or extra:
         raise ValueError(f"{where}: parameters missing {missing}, unexpected {extra}")
     for name, p in model.params.items():
         a = arrays[name]
         if a.shape != p.shape or a.dtype != p.dtype:
-            raise ValueError(f"{where}: parameter {name} is {a.dtype} {a.shape}, expected {p.dtype} {p.shape}")
+            raise ValueError(
+                f"{where}: parameter {name} is {a.dtype} {a.shape}, expected {p.dtype} "
+                f"{p.shape}"
+            )
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             raise ValueError(f"{where}: parameter {name} holds NaN or inf")
 
 
 def save_model(model, path, info):
-    """Write the parameters and ``info`` (the model's name, loss, dtype, ...) to exactly ``path``.
+    """Write the parameters and ``info`` (the model's name, loss, dtype, ...) to exactly
+    ``path``.
 
-    No suffix is added. A folder, a name ending in a slash, and a model that load_model would
-    refuse (parameters that are not finite or that disagree with what ``info`` describes) are
-    refused before anything is written. The file is written under a temporary name, read back
-    with load_model, and only then renamed, so a failed write leaves nothing behind; it gets the
-    permissions the user's umask gives a new file.
-    Formula: none (writes a file).
-    Shapes: none (no arrays).
+    No suffix is added. A folder, a name ending in a slash, and a model that load_model
+    would refuse (parameters that are not finite or that disagree with what ``info``
+    describes) are refused before anything is written. The file is written under a
+    temporary name, read back with load_model, and only then renamed, so a failed write
+    leaves nothing behind; it gets the permissions the user's umask gives a new file.
+    Formula: none (writes a file). Shapes: none (no arrays).
     """
     params = getattr(model, "params", None)
     if not isinstance(params, dict) or not params:
-        raise TypeError(f"model must have a non-empty params dict, got {type(model).__name__}")
-    if not isinstance(info, dict) or any(k not in info for k in ("model", "loss", "dtype")):
-        raise TypeError("info must be a dict that names at least the model, its loss and its dtype")
+        raise TypeError(
+            f"model must have a non-empty params dict, got {type(model).__name__}"
+        )
+    if not isinstance(info, dict) or any(
+        k not in info for k in ("model", "loss", "dtype")
+    ):
+        raise TypeError(
+            "info must be a dict that names at least the model, its loss and its dtype"
+        )
     try:
         text = json.dumps(info, allow_nan=False)
     except RecursionError:
-        raise ValueError(f"info nests deeper than load_model reads ({MAX_DEPTH} levels)") from None
+        raise ValueError(
+            f"info nests deeper than load_model reads ({MAX_DEPTH} levels)"
+        ) from None
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"info must hold only JSON values (str, numbers, lists, dicts): {exc}") from None
+        raise TypeError(
+            f"info must hold only JSON values (str, numbers, lists, dicts): {exc}"
+        ) from None
     if len(text.encode()) > MAX_INFO_BYTES:
-        raise ValueError(f"info is {len(text.encode())} bytes as JSON; at most {MAX_INFO_BYTES} load back")
-    if isinstance(path, (str, os.PathLike)) and str(os.fspath(path)).endswith(("/", os.sep)):
-        raise ValueError(f"{path}: ends with a slash, so it names a folder; path must name a file")
+        raise ValueError(
+            f"info is {len(text.encode())} bytes as JSON; at most {MAX_INFO_BYTES} "
+            "load back"
+        )
+    if isinstance(path, (str, os.PathLike)) and str(os.fspath(path)).endswith(
+        ("/", os.sep)
+    ):
+        raise ValueError(
+            f"{path}: ends with a slash, so it names a folder; path must name a file"
+        )
     path = _as_path("path", path)
     if path.is_dir():
         raise ValueError(f"{path}: a folder; path must name a file")
@@ -365,17 +501,23 @@ def save_model(model, path, info):
     try:
         reference = _described_model(info)
     except (KeyError, ValueError, TypeError) as exc:
-        raise ValueError(f"info does not describe a network load_model can rebuild: {exc}") from None
+        raise ValueError(
+            f"info does not describe a network load_model can rebuild: {exc}"
+        ) from None
     arrays = {name: np.asarray(p) for name, p in params.items()}
-    _check_arrays("model and info (load_model would refuse such a file)", reference, arrays)
+    _check_arrays(
+        "model and info (load_model would refuse such a file)", reference, arrays
+    )
     arrays["cnnlit_info"] = np.array(text)
-    fd, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    fd, part = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
         mask = os.umask(0o22)
         os.umask(mask)
-        os.chmod(part, 0o666 & ~mask)                 # as any new file, not mkstemp's 0600
+        os.chmod(part, 0o666 & ~mask)  # as any new file, not mkstemp's 0600
         back, _ = load_model(part)
         if any(not np.array_equal(back.params[k], arrays[k]) for k in back.params):
             raise ValueError(f"{path}: the written file does not read back equal")
@@ -385,26 +527,38 @@ def save_model(model, path, info):
 
 
 def _read_npy(f, where, expected=None, limit=None):
-    """One array from the open .npy stream ``f``, every size checked before memory is allocated.
+    """One array from the open .npy stream ``f``, every size checked before memory is
+    allocated.
 
     expected: (shape, dtype) the array must have; limit: most bytes it may declare.
     """
     version = np.lib.format.read_magic(f)
     if version not in ((1, 0), (2, 0)):
-        raise ValueError(f"{where}: .npy format version {version} is not one cnnlit writes")
-    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                   else np.lib.format.read_array_header_2_0)
+        raise ValueError(
+            f"{where}: .npy format version {version} is not one cnnlit writes"
+        )
+    read_header = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
     shape, fortran, dtype = read_header(f)
     if dtype.hasobject or dtype.kind not in "biufcU":
         raise ValueError(f"{where}: holds {dtype} values, not plain numbers or text")
     if expected is not None and (shape, dtype) != expected:
-        raise ValueError(f"{where} is {dtype} {shape}, expected {expected[1]} {expected[0]}")
-    nbytes = math.prod(shape) * dtype.itemsize              # Python ints: no overflow
+        raise ValueError(
+            f"{where} is {dtype} {shape}, expected {expected[1]} {expected[0]}"
+        )
+    nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
     if limit is not None and nbytes > limit:
-        raise ValueError(f"{where}: declares {nbytes} bytes, more than the {limit} allowed")
-    data = f.read(nbytes + 1)                                 # never more than declared + 1
+        raise ValueError(
+            f"{where}: declares {nbytes} bytes, more than the {limit} allowed"
+        )
+    data = f.read(nbytes + 1)  # never more than declared + 1
     if len(data) != nbytes:
-        raise ValueError(f"{where}: declares {nbytes} bytes of data but holds {len(data)}")
+        raise ValueError(
+            f"{where}: declares {nbytes} bytes of data but holds {len(data)}"
+        )
     a = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
     return a.copy()
 
@@ -412,28 +566,39 @@ def _read_npy(f, where, expected=None, limit=None):
 def load_model(path):
     """(model, info) from a file written by save_model.
 
-    The file is read without pickle, member by member: the JSON description first (at most
-    MAX_INFO_BYTES, nested at most MAX_DEPTH deep), then each parameter, whose declared shape and
-    dtype are compared with the described network's before any of its data is read, so a
-    crafted file cannot make it allocate more than the network needs. FileNotFoundError if the
-    file does not exist; ValueError, naming the file, if it is not a regular file or not a model
-    file, or its arrays are missing, extra, mis-shaped, of another dtype or not finite. Nothing
-    half-loaded is returned.
-    Formula: none (reads a file).
-    Shapes: none (no arrays).
+    The file is read without pickle, member by member: the JSON description first (at
+    most MAX_INFO_BYTES, nested at most MAX_DEPTH deep), then each parameter, whose
+    declared shape and dtype are compared with the described network's before any of its
+    data is read, so a crafted file cannot make it allocate more than the network needs.
+    FileNotFoundError if the file does not exist; ValueError, naming the file, if it is
+    not a regular file or not a model file, or its arrays are missing, extra,
+    mis-shaped, of another dtype or not finite. Nothing half-loaded is returned.
+    Formula: none (reads a file). Shapes: none (no arrays).
     """
     path = _existing_file(_as_path("path", path), "model")
-    bad = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
-           KeyError, TypeError)
+    bad = (
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        KeyError,
+        TypeError,
+    )
     try:
         with zipfile.ZipFile(path) as z:
             members = {i.filename: i for i in z.infolist()}
             for i in members.values():
                 if i.flag_bits & 0x1:
-                    raise ValueError(f"{path}: member {i.filename} is encrypted; model files are not")
+                    raise ValueError(
+                        f"{path}: member {i.filename} is encrypted; model files are not"
+                    )
                 if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                    raise ValueError(f"{path}: member {i.filename} uses compression method "
-                                     f"{i.compress_type}, which model files do not")
+                    raise ValueError(
+                        f"{path}: member {i.filename} uses compression method "
+                        f"{i.compress_type}, which model files do not"
+                    )
             if "cnnlit_info.npy" not in members:
                 raise KeyError("no cnnlit_info")
             with z.open(members["cnnlit_info.npy"]) as f:
@@ -443,25 +608,36 @@ def load_model(path):
             try:
                 info = json.loads(str(text))
             except RecursionError:
-                raise ValueError(f"the description nests deeper than {MAX_DEPTH} levels") from None
+                raise ValueError(
+                    f"the description nests deeper than {MAX_DEPTH} levels"
+                ) from None
             model = _described_model(info)
-            names = {m[:-4] if m.endswith(".npy") else m for m in members} - {"cnnlit_info"}
+            names = {m[:-4] if m.endswith(".npy") else m for m in members} - {
+                "cnnlit_info"
+            }
             if names != set(model.params):
-                raise ValueError(f"{path}: the file is damaged: parameters missing "
-                                 f"{sorted(set(model.params) - names)}, unexpected "
-                                 f"{sorted(names - set(model.params))}")
+                raise ValueError(
+                    f"{path}: the file is damaged: parameters missing "
+                    f"{sorted(set(model.params) - names)}, unexpected "
+                    f"{sorted(names - set(model.params))}"
+                )
             stored = {}
             for name, p in model.params.items():
                 with z.open(members[f"{name}.npy"]) as f:
-                    stored[name] = _read_npy(f, f"{path}: the file is damaged: parameter {name}",
-                                             expected=(p.shape, p.dtype))
+                    stored[name] = _read_npy(
+                        f,
+                        f"{path}: the file is damaged: parameter {name}",
+                        expected=(p.shape, p.dtype),
+                    )
     except ValueError as exc:
         if str(exc).startswith(str(path)):
             raise
         raise ValueError(f"{path}: not a cnnlit model file ({exc})") from None
     except bad as exc:
-        raise ValueError(f"{path}: not a cnnlit model file (not a NumPy .npz archive of plain arrays, "
-                         f"or no valid model description: {type(exc).__name__})") from None
+        raise ValueError(
+            f"{path}: not a cnnlit model file (not a NumPy .npz archive of plain "
+            f"arrays, or no valid model description: {type(exc).__name__})"
+        ) from None
     _check_arrays(f"{path}: the file is damaged", model, stored)
     for name, p in model.params.items():
         p[...] = stored[name]
@@ -469,10 +645,12 @@ def load_model(path):
 
 
 def load_data(folder, dtype):
-    """(X, T, X_test, y_test, description): full MNIST from ``folder`` (or $CNNLIT_DATA), else the subset.
+    """(X, T, X_test, y_test, description): full MNIST from ``folder`` (or
+    $CNNLIT_DATA), else the subset.
 
-    X (N, 1, 28, 28) and T (N, 10) for training, X_test (N_test, 1, 28, 28) of ``dtype`` and y_test (N_test,) int64.
-    Formula: none (loads data). A missing or damaged folder raises load_mnist's FileNotFoundError or ValueError.
+    X (N, 1, 28, 28) and T (N, 10) for training, X_test (N_test, 1, 28, 28) of ``dtype``
+    and y_test (N_test,) int64. Formula: none (loads data). A missing or damaged folder
+    raises load_mnist's FileNotFoundError or ValueError.
     """
     if folder is not None:
         folder = _as_path("folder", folder)
@@ -485,24 +663,34 @@ def load_data(folder, dtype):
     mnist = load_mnist(folder)
     X = mnist.X_train.reshape(-1, 1, 28, 28).astype(dtype) / dtype(255)
     Xt = mnist.X_test.reshape(-1, 1, 28, 28).astype(dtype) / dtype(255)
-    return X, one_hot(mnist.y_train, dtype=dtype), Xt, mnist.y_test.astype(np.int64), f"MNIST from {folder}"
+    return (
+        X,
+        one_hot(mnist.y_train, dtype=dtype),
+        Xt,
+        mnist.y_test.astype(np.int64),
+        f"MNIST from {folder}",
+    )
 
 
 # -- book/B2_cli.md, cell 12 ----------------------------------------------
-MAX_PIXELS = 4096 * 4096   # the largest image predict decodes (a 16-megapixel photo)
-BLANK = 0.1                # an image whose pixels span less than this of the range is blank
+MAX_PIXELS = 4096 * 4096  # the largest image predict decodes (a 16-megapixel photo)
+BLANK = 0.1  # an image whose pixels span less than this of the range is blank
 
 
 def _load_npy(path):
-    """The array in the .npy file ``path``; its declared size is checked against the file's."""
+    """The array in the .npy file ``path``; its declared size is checked against the
+    file's."""
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             version = np.lib.format.read_magic(f)
-            header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                      else np.lib.format.read_array_header_2_0)
+            header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
             shape, _, dtype = header(f)
-            if math.prod(shape) * dtype.itemsize > size - f.tell():   # before allocating
+            if math.prod(shape) * dtype.itemsize > size - f.tell():  # before allocating
                 raise ValueError("declares more data than the file holds")
             f.seek(0)
             return np.load(f, allow_pickle=False)
@@ -511,123 +699,164 @@ def _load_npy(path):
 
 
 def _pil_grey(im):
-    """Grey values in [0, 1] of a Pillow image of any mode; transparency composited away."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):     # 16-bit grey: scale, don't clip
+    """Grey values in [0, 1] of a Pillow image of any mode; transparency composited
+    away."""
+    if im.mode in (
+        "I;16",
+        "I;16B",
+        "I;16L",
+        "I;16N",
+        "I",
+    ):  # 16-bit grey: scale, don't clip
         return np.asarray(im, dtype=np.float64) / 65535.0
     if im.mode == "F":
-        return np.asarray(im, dtype=np.float64)                  # checked by _as_grey
+        return np.asarray(im, dtype=np.float64)  # checked by _as_grey
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
         rgba = np.asarray(im.convert("RGBA"), dtype=np.float64) / 255.0
-        grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])   # ITU-R 601 luma, as Pillow's L
+        grey = rgba[..., :3] @ np.array(
+            [0.299, 0.587, 0.114]
+        )  # ITU-R 601 luma, as Pillow's L
         alpha = rgba[..., 3]
         if alpha.min() < 1 and alpha.sum() > 0:
-            ink = float(np.sum(alpha * grey) / alpha.sum())   # the colour of what was drawn
-            paper = 1.0 if ink < 0.5 else 0.0                   # composite onto the contrary
+            ink = float(
+                np.sum(alpha * grey) / alpha.sum()
+            )  # the colour of what was drawn
+            paper = 1.0 if ink < 0.5 else 0.0  # composite onto the contrary
             grey = alpha * grey + (1 - alpha) * paper
         return grey
     if im.mode == "LAB":
-        return np.asarray(im.getchannel("L"), dtype=np.float64) / 255.0   # its lightness
+        return np.asarray(im.getchannel("L"), dtype=np.float64) / 255.0  # its lightness
     try:
-        return np.asarray(im.convert("L"), dtype=np.float64) / 255.0  # CMYK, YCbCr, P, 1, RGB, ...
+        return (
+            np.asarray(im.convert("L"), dtype=np.float64) / 255.0
+        )  # CMYK, YCbCr, P, 1, RGB, ...
     except ValueError:
         raise OSError(f"Pillow cannot convert mode {im.mode} to grey") from None
 
 
 def _as_grey(path, a):
-    """A 2-D grey image in [0, 1] from a decoded array: (H, W), (1, H, W) or (H, W, 3 or 4)."""
+    """A 2-D grey image in [0, 1] from a decoded array: (H, W), (1, H, W) or (H, W, 3 or
+    4)."""
     if a.dtype.kind not in "biuf":
-        raise ValueError(f"{path}: the pixels must be finite numbers, got dtype {a.dtype}")
+        raise ValueError(
+            f"{path}: the pixels must be finite numbers, got dtype {a.dtype}"
+        )
     if a.ndim == 3 and a.shape[0] == 1:
         a = a[0]
     if a.ndim == 3 and a.shape[2] in (3, 4):
         a = a[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     if a.ndim != 2 or a.size == 0:
-        raise ValueError(f"{path}: the image has shape {a.shape}; cnnlit needs a 2-D grey image")
+        raise ValueError(
+            f"{path}: the image has shape {a.shape}; cnnlit needs a 2-D grey image"
+        )
     a = a.astype(np.float64)
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{path}: the pixels must be finite numbers, got NaN or inf")
     if a.min() < 0 or a.max() > 255:
-        raise ValueError(f"{path}: pixel values must lie in 0..1 or 0..255, got {a.min():g}..{a.max():g}")
+        raise ValueError(
+            f"{path}: pixel values must lie in 0..1 or 0..255, got "
+            f"{a.min():g}..{a.max():g}"
+        )
     return a / 255.0 if a.max() > 1 else a
 
 
 def read_image(path):
-    """A grey image of any size as floats in [0, 1], white on black, from a PNG (or any image
-    Pillow reads, in any mode) or a .npy file.
+    """A grey image of any size as floats in [0, 1], white on black, from a PNG (or any
+    image Pillow reads, in any mode) or a .npy file.
 
-    A drawing on a transparent background is composited onto a background contrary to its ink;
-    a dark digit on a light background (the border brighter than mid-grey) is inverted. A blank
-    image (pixels spanning less than BLANK), one over MAX_PIXELS pixels, and anything unreadable
-    is refused: FileNotFoundError if there is no such file, ValueError naming the file otherwise.
-    Returns (H, W). Formula: none (reads an image).
+    A drawing on a transparent background is composited onto a background contrary to
+    its ink; a dark digit on a light background (the border brighter than mid-grey) is
+    inverted. A blank image (pixels spanning less than BLANK), one over MAX_PIXELS
+    pixels, and anything unreadable is refused: FileNotFoundError if there is no such
+    file, ValueError naming the file otherwise. Returns (H, W). Formula: none (reads an
+    image).
     """
     path = _existing_file(_as_path("path", path), "image")
     if path.suffix.lower() == ".npy":
         a = _load_npy(path)
     else:
         from PIL import Image, UnidentifiedImageError
+
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(path) as im:
                     if im.width * im.height > MAX_PIXELS:
-                        raise ValueError(f"{path}: {im.width}x{im.height} pixels, more than cnnlit "
-                                         f"reads ({MAX_PIXELS} pixels); scale the image down")
+                        raise ValueError(
+                            f"{path}: {im.width}x{im.height} pixels, more than cnnlit "
+                            f"reads ({MAX_PIXELS} pixels); scale the image down"
+                        )
                     a = _pil_grey(im)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ValueError(f"{path}: the image claims more pixels than cnnlit reads "
-                             f"({MAX_PIXELS}); scale it down") from None
+            raise ValueError(
+                f"{path}: the image claims more pixels than cnnlit reads "
+                f"({MAX_PIXELS}); scale it down"
+            ) from None
         except (OSError, UnidentifiedImageError, SyntaxError, EOFError):
-            raise ValueError(f"{path}: not an image cnnlit can read (give a PNG or a .npy file)") from None
+            raise ValueError(
+                f"{path}: not an image cnnlit can read (give a PNG or a .npy file)"
+            ) from None
     x = _as_grey(path, a)
     if np.ptp(x) < BLANK:
-        raise ValueError(f"{path}: the image is blank (its pixels span {np.ptp(x):.3f} of the "
-                         f"range 0..1); there is no digit to read")
+        raise ValueError(
+            f"{path}: the image is blank (its pixels span {np.ptp(x):.3f} of the "
+            f"range 0..1); there is no digit to read"
+        )
     border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
     return 1.0 - x if border.mean() > 0.5 else x
 
 
 def preprocess(x):
-    """The digit in x (H, W), white on black, framed as MNIST's were: returns (28, 28) in [0, 1].
+    """The digit in x (H, W), white on black, framed as MNIST's were: returns (28, 28)
+    in [0, 1].
 
-    The steps of MNIST's preparation, after a 3x3 median filter on an image over 56 pixels (a
-    photo's or a scan's noise): the background (the image's grey opening over a window
-    wider than a stroke, which follows uneven lighting) is subtracted, the ink stretched to a
-    maximum of 1 and values under 0.1 set to 0; the image is cropped to the ink's bounding box (the
-    pixels above a quarter of the maximum), scaled with anti-aliasing so that its longer side is
-    20 pixels, keeping the aspect ratio, and placed in a 28x28 frame so that its centre of mass
-    falls on pixel (14, 14), where MNIST's digits have theirs. ValueError if there is almost no
-    ink (fewer than 4 pixels). Formula: none (image preparation).
+    The steps of MNIST's preparation, after a 3x3 median filter on an image over 56
+    pixels (a photo's or a scan's noise): the background (the image's grey opening over
+    a window wider than a stroke, which follows uneven lighting) is subtracted, the ink
+    stretched to a maximum of 1 and values under 0.1 set to 0; the image is cropped to
+    the ink's bounding box (the pixels above a quarter of the maximum), scaled with
+    anti-aliasing so that its longer side is 20 pixels, keeping the aspect ratio, and
+    placed in a 28x28 frame so that its centre of mass falls on pixel (14, 14), where
+    MNIST's digits have theirs. ValueError if there is almost no ink (fewer than 4
+    pixels). Formula: none (image preparation).
     """
     try:
         x = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"x must be a 2-D array of grey values, got {type(x).__name__}") from None
+        raise TypeError(
+            f"x must be a 2-D array of grey values, got {type(x).__name__}"
+        ) from None
     if x.ndim != 2 or x.size == 0 or not np.all(np.isfinite(x)):
-        raise ValueError(f"x must be a finite 2-D grey image (H, W), got shape {x.shape}")
-    if max(x.shape) > 56:                              # a photo or scan: its noise off first
+        raise ValueError(
+            f"x must be a finite 2-D grey image (H, W), got shape {x.shape}"
+        )
+    if max(x.shape) > 56:  # a photo or scan: its noise off first
         x = ndimage.median_filter(x, size=3)
-    k = max(3, round(0.2 * max(x.shape)))             # wider than any stroke
-    x = np.clip(x - ndimage.grey_opening(x, size=(k, k)), 0, None)   # uneven paper off
+    k = max(3, round(0.2 * max(x.shape)))  # wider than any stroke
+    x = np.clip(x - ndimage.grey_opening(x, size=(k, k)), 0, None)  # uneven paper off
     if x.max() <= 0:
         raise ValueError("x is blank: no pixel is brighter than the background")
     x = x / x.max()
-    x[x < 0.1] = 0.0                                   # paper's grain: MNIST's background is 0
+    x[x < 0.1] = 0.0  # paper's grain: MNIST's background is 0
     ink = x > 0.25
     if ink.sum() < 4:
-        raise ValueError(f"x is almost blank: {int(ink.sum())} pixel(s) of ink; no digit to read")
+        raise ValueError(
+            f"x is almost blank: {int(ink.sum())} pixel(s) of ink; no digit to read"
+        )
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    box = x[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    box = x[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     f = 20 / max(box.shape)
     h, w = max(1, round(box.shape[0] * f)), max(1, round(box.shape[1] * f))
     from PIL import Image
+
     small = Image.fromarray(box.astype(np.float32)).resize(
-        (w, h), Image.Resampling.BOX if f < 1 else Image.Resampling.BILINEAR)
+        (w, h), Image.Resampling.BOX if f < 1 else Image.Resampling.BILINEAR
+    )
     small = np.clip(np.asarray(small, dtype=np.float64), 0, 1)
     com = np.array(ndimage.center_of_mass(small))
     top = np.clip(np.round(14 - com).astype(int), 0, [28 - h, 28 - w])
     out = np.zeros((28, 28))
-    out[top[0]:top[0] + h, top[1]:top[1] + w] = small
+    out[top[0] : top[0] + h, top[1] : top[1] + w] = small
     return out
 
 
@@ -635,33 +864,59 @@ def preprocess(x):
 class Progress:
     """An optimizer wrapper that shows a tqdm progress bar with the running loss.
 
-    The bar shows the steps done, the rate, the time left and the running loss, an exponential
-    average of each batch's loss read from the outputs the gradient computation already produced
-    (no extra forward pass). On stderr (``stream`` None) it is shown only when stderr is a
-    terminal; a stream given explicitly always gets it.
-    step(model, X, T) passes X (N, ...) and T (N, c) to the optimizer. Formula: none (a progress bar).
+    The bar shows the steps done, the rate, the time left and the running loss, an
+    exponential average of each batch's loss read from the outputs the gradient
+    computation already produced (no extra forward pass). On stderr (``stream`` None) it
+    is shown only when stderr is a terminal; a stream given explicitly always gets it.
+    step(model, X, T) passes X (N, ...) and T (N, c) to the optimizer. Formula: none (a
+    progress bar).
     """
 
     def __init__(self, optimizer, total, label, stream=None, width=24, every=0.2):
-        if not (callable(getattr(optimizer, "check", None)) and callable(getattr(optimizer, "step", None))):
-            raise TypeError(f"optimizer must have methods check(model) and step(model, X, T), got {type(optimizer).__name__}")
+        if not (
+            callable(getattr(optimizer, "check", None))
+            and callable(getattr(optimizer, "step", None))
+        ):
+            raise TypeError(
+                "optimizer must have methods check(model) and step(model, X, T), got "
+                f"{type(optimizer).__name__}"
+            )
         for name, v in (("total", total), ("width", width)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
-        if stream is not None and not (callable(getattr(stream, "write", None)) and callable(getattr(stream, "flush", None))):
-            raise TypeError(f"stream must be a text stream with write and flush, got {type(stream).__name__}")
-        if isinstance(every, bool) or not isinstance(every, numbers.Real) or not (np.isfinite(every) and every >= 0):
-            raise ValueError(f"every must be a finite number of seconds >= 0, got {every!r}")
+        if stream is not None and not (
+            callable(getattr(stream, "write", None))
+            and callable(getattr(stream, "flush", None))
+        ):
+            raise TypeError(
+                "stream must be a text stream with write and flush, got "
+                f"{type(stream).__name__}"
+            )
+        if (
+            isinstance(every, bool)
+            or not isinstance(every, numbers.Real)
+            or not (np.isfinite(every) and every >= 0)
+        ):
+            raise ValueError(
+                f"every must be a finite number of seconds >= 0, got {every!r}"
+            )
         from tqdm import tqdm
+
         self.optimizer, self.total, self.label = optimizer, total, label
         self.done, self.loss = 0, None
-        self.bar = tqdm(total=total, desc=label, file=sys.stderr if stream is None else stream,
-                        mininterval=every, disable=None if stream is None else False,
-                        bar_format="{desc} |{bar:%d}| {n_fmt}/{total_fmt} steps "
-                                   "[{elapsed}<{remaining}, {rate_fmt}{postfix}]" % width,
-                        unit="step", dynamic_ncols=False)
+        self.bar = tqdm(
+            total=total,
+            desc=label,
+            file=sys.stderr if stream is None else stream,
+            mininterval=every,
+            disable=None if stream is None else False,
+            bar_format="{desc} |{bar:%d}| {n_fmt}/{total_fmt} steps "
+            "[{elapsed}<{remaining}, {rate_fmt}{postfix}]" % width,
+            unit="step",
+            dynamic_ncols=False,
+        )
 
     def check(self, model):
         self.optimizer.check(model)
@@ -682,15 +937,18 @@ class Progress:
 def _namespace(a, *names):
     """Check that ``a`` is what make_parser().parse_args() returns for a command."""
     if not isinstance(a, argparse.Namespace):
-        raise TypeError(f"a must be the argparse.Namespace that make_parser().parse_args() returns, "
-                        f"got {type(a).__name__}")
+        raise TypeError(
+            "a must be the argparse.Namespace that make_parser().parse_args() "
+            f"returns, got {type(a).__name__}"
+        )
     missing = [n for n in names if not hasattr(a, n)]
     if missing:
         raise ValueError(f"a lacks the arguments {missing} of this command")
 
 
 def _user_error(call, *args, first_sentence=False, hint=""):
-    """call(*args), with the errors of a user's files and folders turned into a CLIError (exit code 1)."""
+    """call(*args), with the errors of a user's files and folders turned into a CLIError
+    (exit code 1)."""
     try:
         return call(*args)
     except (FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as exc:
@@ -698,17 +956,41 @@ def _user_error(call, *args, first_sentence=False, hint=""):
         raise CLIError(text + hint) from None
 
 
-CHANCE = 0.85              # a test error at or above this is chance level for ten classes
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".npy")
+CHANCE = 0.85  # a test error at or above this is chance level for ten classes
+IMAGE_SUFFIXES = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".npy",
+)
 
 
 def cmd_train(a):
-    """``cnnlit train``: train one of MODELS on the digits, print its test error, save it if asked.
+    """``cnnlit train``: train one of MODELS on the digits, print its test error, save
+    it if asked.
 
     Returns the exit code 0. Formula: none (a command). Shapes: none (no arrays).
     """
-    _namespace(a, "model", "data", "epochs", "batch_size", "lr", "decay", "loss", "dtype", "seed", "limit",
-               "save", "quiet")
+    _namespace(
+        a,
+        "model",
+        "data",
+        "epochs",
+        "batch_size",
+        "lr",
+        "decay",
+        "loss",
+        "dtype",
+        "seed",
+        "limit",
+        "save",
+        "quiet",
+    )
     if a.model not in MODELS:
         raise ValueError(f"a.model must be one of {', '.join(MODELS)}, got {a.model!r}")
     spec = MODELS[a.model]
@@ -720,48 +1002,109 @@ def cmd_train(a):
     decay = spec["decay"] if a.decay is None else a.decay
     dtype = np.dtype(a.dtype).type
     top = lr * max((spec.get("layer_scale") or {0: 1.0}).values())
-    if not top <= MAX_STEP:            # refused before training, not found as NaN after it
-        raise CLIError(f"--lr {lr:g} gives a step size of {top:g}; at most {MAX_STEP:g} is accepted "
-                       f"(larger steps overflow the weights; the largest {a.dtype} is "
-                       f"{float(np.finfo(dtype).max):.1e})", 2)
+    if not top <= MAX_STEP:  # refused before training, not found as NaN after it
+        raise CLIError(
+            f"--lr {lr:g} gives a step size of {top:g}; at most {MAX_STEP:g} is "
+            f"accepted (larger steps overflow the weights; the largest {a.dtype} is "
+            f"{float(np.finfo(dtype).max):.1e})",
+            2,
+        )
     if not 0 < decay <= 1:
         raise CLIError(f"--decay must lie in (0, 1], got {decay:g}", 2)
+    lam = getattr(a, "penalty_lambda", None)
+    if lam is not None and a.model != "combine":
+        raise CLIError(
+            f"--penalty-lambda weights the penalty on learned combinations, which only "
+            f"--model combine has (got --model {a.model})",
+            2,
+        )
     if a.save is not None:
         folder = Path(a.save).parent
         if str(a.save).endswith(("/", os.sep)) or Path(a.save).is_dir():
-            raise CLIError(f"cannot write {a.save}: it is a folder; --save needs a file name", 2)
+            raise CLIError(
+                f"cannot write {a.save}: it is a folder; --save needs a file name", 2
+            )
         if not folder.is_dir():
-            raise CLIError(f"cannot write {a.save}: the folder {folder} does not exist", 2)
+            raise CLIError(
+                f"cannot write {a.save}: the folder {folder} does not exist", 2
+            )
         if not os.access(folder, os.W_OK):
-            raise CLIError(f"cannot write {a.save}: the folder {folder} is not writable", 2)
-    X, T, Xt, yt, where = _user_error(load_data, a.data, dtype, first_sentence=True, hint=" (see --data)")
+            raise CLIError(
+                f"cannot write {a.save}: the folder {folder} is not writable", 2
+            )
+    X, T, Xt, yt, where = _user_error(
+        load_data, a.data, dtype, first_sentence=True, hint=" (see --data)"
+    )
     if a.limit is not None:
-        X, T = X[:a.limit], T[:a.limit]
+        X, T = X[: a.limit], T[: a.limit]
     if a.batch_size > len(X):
-        raise CLIError(f"--batch-size {a.batch_size} is larger than the training set ({len(X)} digits)", 2)
+        raise CLIError(
+            f"--batch-size {a.batch_size} is larger than the training set ({len(X)} "
+            "digits)",
+            2,
+        )
     model = build_model(a.model, loss=loss, rng=a.seed, dtype=dtype)
-    print(f"training {a.model} ({spec['about']}) on {where}: {len(X)} training, {len(Xt)} test digits")
-    print(f"{loss} error, {epochs} epoch(s), batch {a.batch_size}, lr {lr:g}"
-          + (f" x {decay:g} per epoch" if decay != 1 else "") + f", seed {a.seed}, {a.dtype}"
-          + (f", distortion {spec['distortion']}" if spec.get("distortion") else ""))
-    fit(model, X, T, epochs=epochs, lr=lr, decay=decay, batch_size=a.batch_size,
-        layer_scale=spec.get("layer_scale"), distortion=spec.get("distortion"), rng=a.seed,
-        progress=not a.quiet)
+    if lam is not None:
+        model.lam = lam  # the penalty's weight (Penalized checks it again)
+    print(
+        f"training {a.model} ({spec['about']}) on {where}: {len(X)} training, "
+        f"{len(Xt)} test digits"
+    )
+    print(
+        f"{loss} error, {epochs} epoch(s), batch {a.batch_size}, lr {lr:g}"
+        + (f" x {decay:g} per epoch" if decay != 1 else "")
+        + f", seed {a.seed}, {a.dtype}"
+        + (f", distortion {spec['distortion']}" if spec.get("distortion") else "")
+        + (f", penalty lambda {model.lam:g}" if a.model == "combine" else "")
+    )
+    fit(
+        model,
+        X,
+        T,
+        epochs=epochs,
+        lr=lr,
+        decay=decay,
+        batch_size=a.batch_size,
+        layer_scale=spec.get("layer_scale"),
+        distortion=spec.get("distortion"),
+        rng=a.seed,
+        progress=not a.quiet,
+    )
     wrong = int(np.sum(model.classify(Xt) != yt))
-    print(f"test error: {100 * wrong / len(Xt):.2f}% ({wrong} of {len(Xt)} test digits)")
+    print(
+        f"test error: {100 * wrong / len(Xt):.2f}% ({wrong} of {len(Xt)} test digits)"
+    )
     if wrong / len(Xt) >= CHANCE:
-        print(f"cnnlit train: warning: {100 * wrong / len(Xt):.0f}% is chance level (guessing one "
-              f"digit of ten is wrong 90% of the time): the network did not learn. Check the "
-              f"learning rate: --lr {lr:g} may be too large (it diverged) or too small "
-              f"(it stayed on the plateau)", file=sys.stderr)
+        print(
+            f"cnnlit train: warning: {100 * wrong / len(Xt):.0f}% is chance level "
+            "(guessing one digit of ten is wrong 90% of the time): the network did "
+            f"not learn. Check the learning rate: --lr {lr:g} may be too large (it "
+            "diverged) or too small (it stayed on the plateau)",
+            file=sys.stderr,
+        )
     if a.save is not None:
-        info = {"model": a.model, "loss": loss, "dtype": a.dtype, "epochs": epochs, "batch_size": a.batch_size,
-                "lr": lr, "decay": decay, "seed": a.seed, "data": where, "train_digits": len(X),
-                "test_error": wrong / len(Xt), "cnnlit": __version__}
+        info = {
+            "model": a.model,
+            "loss": loss,
+            "dtype": a.dtype,
+            "epochs": epochs,
+            "batch_size": a.batch_size,
+            "lr": lr,
+            "decay": decay,
+            "seed": a.seed,
+            "data": where,
+            "train_digits": len(X),
+            "test_error": wrong / len(Xt),
+            "cnnlit": __version__,
+        }
+        if a.model == "combine":
+            info["penalty_lambda"] = model.lam
         try:
             save_model(model, a.save, info)
         except (OSError, ValueError) as exc:
-            raise CLIError(f"cannot write {a.save}: {getattr(exc, 'strerror', None) or exc}") from None
+            raise CLIError(
+                f"cannot write {a.save}: {getattr(exc, 'strerror', None) or exc}"
+            ) from None
         print(f"saved the model to {a.save}")
     return 0
 
@@ -773,13 +1116,25 @@ def cmd_evaluate(a):
     """
     _namespace(a, "model_file", "data")
     model, info = _user_error(load_model, a.model_file)
-    X, T, Xt, yt, where = _user_error(load_data, a.data, np.dtype(info["dtype"]).type, first_sentence=True,
-                                      hint=" (see --data)")
+    X, T, Xt, yt, where = _user_error(
+        load_data,
+        a.data,
+        np.dtype(info["dtype"]).type,
+        first_sentence=True,
+        hint=" (see --data)",
+    )
     predicted = model.classify(Xt)
     wrong = int(np.sum(predicted != yt))
-    print(f"{a.model_file}: {info['model']}, {info['loss']} error, trained {info.get('epochs', '?')} epoch(s) "
-          f"on {info.get('train_digits', '?')} digits")
-    print(f"test error on {where}: {100 * wrong / len(yt):.2f}% ({wrong} of {len(yt)} test digits)")
+    lam = info.get("penalty_lambda")
+    print(
+        f"{a.model_file}: {info['model']}, {info['loss']} error, trained "
+        f"{info.get('epochs', '?')} epoch(s) on {info.get('train_digits', '?')} digits"
+        + (f", penalty lambda {lam:g}" if isinstance(lam, (int, float)) else "")
+    )
+    print(
+        f"test error on {where}: {100 * wrong / len(yt):.2f}% ({wrong} of {len(yt)} "
+        "test digits)"
+    )
     print("confusion matrix (rows: true digit, columns: predicted digit):")
     counts = confusion_matrix(yt, predicted)
     w = max(4, len(str(counts.max())) + 1)
@@ -792,24 +1147,34 @@ def cmd_evaluate(a):
 def cmd_predict(a):
     """``cnnlit predict``: the digit and the ten class scores of each image file.
 
-    Each image is read by read_image and, unless ``a.raw``, framed by preprocess as MNIST's
-    digits were. Returns the exit code 0. Formula: none (a command). Shapes: none (no arrays).
+    Each image is read by read_image and, unless ``a.raw``, framed by preprocess as
+    MNIST's digits were. Returns the exit code 0. Formula: none (a command).
+    Shapes: none (no arrays).
     """
     _namespace(a, "model_file", "images", "raw")
     first = "the first argument must be a model file (written by cnnlit train --save)"
     if Path(a.model_file).suffix.lower() in IMAGE_SUFFIXES:
-        raise CLIError(f"{first}, then the images; {a.model_file} looks like an image "
-                       f"(cnnlit predict MODEL IMAGE...)", 2)
+        raise CLIError(
+            f"{first}, then the images; {a.model_file} looks like an image "
+            f"(cnnlit predict MODEL IMAGE...)",
+            2,
+        )
     if not a.images:
-        raise CLIError(f"{first}, then one or more images; got only {a.model_file} "
-                       f"(cnnlit predict MODEL IMAGE...)", 2)
+        raise CLIError(
+            f"{first}, then one or more images; got only {a.model_file} "
+            f"(cnnlit predict MODEL IMAGE...)",
+            2,
+        )
     model, info = _user_error(load_model, a.model_file)
     dtype = np.dtype(info["dtype"]).type
     images = []
     for p in a.images:
         x = _user_error(read_image, p)
         if a.raw and x.shape != (28, 28):
-            raise CLIError(f"{p}: the image has shape {x.shape}; with --raw cnnlit needs 28x28 pixels")
+            raise CLIError(
+                f"{p}: the image has shape {x.shape}; with --raw cnnlit needs 28x28 "
+                "pixels"
+            )
         if not a.raw:
             try:
                 x = preprocess(x)
@@ -821,13 +1186,17 @@ def cmd_predict(a):
     w = max(5, *(len(str(p)) for p in a.images))
     print(f"{'image':<{w}s}  digit  {kind} for 0..9")
     for path, row in zip(a.images, s, strict=True):
-        print(f"{str(path):<{w}s}  {int(np.argmax(row)):>5d}  " + " ".join(f"{v:.2f}" for v in row))
+        print(
+            f"{str(path):<{w}s}  {int(np.argmax(row)):>5d}  "
+            + " ".join(f"{v:.2f}" for v in row)
+        )
     return 0
 
 
 # -- book/B2_cli.md, cell 20 ----------------------------------------------
 class _Parser(argparse.ArgumentParser):
-    """argparse, with a one-line error message (exit code 2) instead of the usage block."""
+    """argparse, with a one-line error message (exit code 2) instead of the usage
+    block."""
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -838,10 +1207,13 @@ def _positive(kind):
         try:
             v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a {kind.__name__}"
+            ) from None
         if not (np.isfinite(v) and v > 0):
             raise argparse.ArgumentTypeError(f"{text!r} must be positive")
         return v
+
     parse.__name__ = f"positive {kind.__name__}"
     return parse
 
@@ -861,8 +1233,18 @@ def _decay(text):
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a float") from None
-    if not 0 < v <= 1:                 # above 1 the step grows every epoch and overflows
+    if not 0 < v <= 1:  # above 1 the step grows every epoch and overflows
         raise argparse.ArgumentTypeError(f"{text!r} must lie in (0, 1]")
+    return v
+
+
+def _lam(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a float") from None
+    if not (np.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
     return v
 
 
@@ -873,62 +1255,159 @@ def _path(text):
 
 
 def make_parser():
-    """The argparse parser of the ``cnnlit`` program, with its commands train, evaluate and predict.
+    """The argparse parser of the ``cnnlit`` program, with its commands train, evaluate
+    and predict.
 
     Formula: none (a parser). Shapes: none (no arrays).
     """
-    p = _Parser(prog="cnnlit", description="Train, evaluate and use the convolutional networks of the cnnlit book.")
+    p = _Parser(
+        prog="cnnlit",
+        description="Train, evaluate and use the convolutional networks of the cnnlit "
+                    "book.",
+    )
     p.add_argument("--version", action="version", version=f"cnnlit {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="{train,evaluate,predict}")
-    data_help = "folder with the four MNIST files (default: $CNNLIT_DATA, else the embedded subset)"
+    sub = p.add_subparsers(
+        dest="command",
+        required=True,
+        parser_class=_Parser,
+        metavar="{train,evaluate,predict}",
+    )
+    data_help = (
+        "folder with the four MNIST files (default: $CNNLIT_DATA, else the embedded "
+        "subset)"
+    )
 
-    t = sub.add_parser("train", help="train a network and print its test error",
-                       description="Train one of the book's networks on the digits and print its test error. "
-                                   + BEST_PROTOCOL)
-    t.add_argument("--model", choices=list(MODELS), default="toolbox",
-                   help="; ".join(f"{k}: {v['about']}" for k, v in MODELS.items()) + " (default: toolbox)")
+    t = sub.add_parser(
+        "train",
+        help="train a network and print its test error",
+        description="Train one of the book's networks on the digits and print its test "
+                    "error. "
+        + BEST_PROTOCOL,
+    )
+    t.add_argument(
+        "--model",
+        choices=list(MODELS),
+        default="toolbox",
+        help="; ".join(f"{k}: {v['about']}" for k, v in MODELS.items())
+        + " (default: toolbox)",
+    )
     t.add_argument("--data", type=_path, metavar="DIR", help=data_help)
-    t.add_argument("--epochs", type=_positive(int), help="passes through the training set (default: per model)")
-    t.add_argument("--batch-size", type=_positive(int), default=50, help="patterns per step (default: 50)")
-    t.add_argument("--lr", type=_positive(float), help="step size eta (default: per model and loss)")
-    t.add_argument("--decay", type=_decay, help="step size factor after each epoch, in (0, 1] (default: per model)")
+    t.add_argument(
+        "--epochs",
+        type=_positive(int),
+        help="passes through the training set (default: per model)",
+    )
+    t.add_argument(
+        "--batch-size",
+        type=_positive(int),
+        default=50,
+        help="patterns per step (default: 50)",
+    )
+    t.add_argument(
+        "--lr",
+        type=_positive(float),
+        help="step size eta (default: per model and loss)",
+    )
+    t.add_argument(
+        "--decay",
+        type=_decay,
+        help="step size factor after each epoch, in (0, 1] (default: per model)",
+    )
     t.add_argument("--loss", choices=LOSSES, help="error function (default: per model)")
-    t.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="(default: float32)")
-    t.add_argument("--seed", type=_seed, default=0, help="seed of the initial weights and the order (default: 0)")
-    t.add_argument("--limit", type=_positive(int), metavar="N", help="use only the first N training digits")
-    t.add_argument("--save", type=_path, metavar="FILE", help="write the trained model to FILE (.npz)")
+    t.add_argument(
+        "--penalty-lambda",
+        type=_lam,
+        metavar="LAMBDA",
+        help="weight of the entropy penalty on the learned combinations of --model "
+        f"combine, >= 0; 0 turns it off (default: {COMBINE_LAMBDA:g}, chapter 6's)",
+    )
+    t.add_argument(
+        "--dtype",
+        choices=["float32", "float64"],
+        default="float32",
+        help="(default: float32)",
+    )
+    t.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help="seed of the initial weights and the order (default: 0)",
+    )
+    t.add_argument(
+        "--limit",
+        type=_positive(int),
+        metavar="N",
+        help="use only the first N training digits",
+    )
+    t.add_argument(
+        "--save",
+        type=_path,
+        metavar="FILE",
+        help="write the trained model to FILE (.npz)",
+    )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=cmd_train)
 
-    e = sub.add_parser("evaluate", help="test error and confusion matrix of a saved model",
-                       description="Print the test error and the confusion matrix of a model saved by train.")
-    e.add_argument("model_file", type=_path, metavar="MODEL", help="a file written by cnnlit train --save")
+    e = sub.add_parser(
+        "evaluate",
+        help="test error and confusion matrix of a saved model",
+        description="Print the test error and the confusion matrix of a model saved by "
+                    "train.",
+    )
+    e.add_argument(
+        "model_file",
+        type=_path,
+        metavar="MODEL",
+        help="a file written by cnnlit train --save",
+    )
     e.add_argument("--data", type=_path, metavar="DIR", help=data_help)
     e.set_defaults(run=cmd_evaluate)
 
-    q = sub.add_parser("predict", help="the digit in one or more images",
-                       description="Print the predicted digit and the class scores of each image: any size, "
-                                   "PNG (any mode) or .npy, a white digit on black or the reverse. Each image is "
-                                   "framed as MNIST's digits were: cropped to its ink, scaled to fit 20x20, "
-                                   "centred by its centre of mass in 28x28.")
-    q.add_argument("model_file", type=_path, metavar="MODEL", help="a file written by cnnlit train --save")
-    q.add_argument("images", type=_path, metavar="IMAGE", nargs="*", help="PNG or .npy files")
-    q.add_argument("--raw", action="store_true", help="no framing: the images must be 28x28 MNIST-style digits")
+    q = sub.add_parser(
+        "predict",
+        help="the digit in one or more images",
+        description="Print the predicted digit and the class scores of each image: any "
+                    "size, "
+        "PNG (any mode) or .npy, a white digit on black or the reverse. Each image is "
+        "framed as MNIST's digits were: cropped to its ink, scaled to fit 20x20, "
+        "centred by its centre of mass in 28x28.",
+    )
+    q.add_argument(
+        "model_file",
+        type=_path,
+        metavar="MODEL",
+        help="a file written by cnnlit train --save",
+    )
+    q.add_argument(
+        "images", type=_path, metavar="IMAGE", nargs="*", help="PNG or .npy files"
+    )
+    q.add_argument(
+        "--raw",
+        action="store_true",
+        help="no framing: the images must be 28x28 MNIST-style digits",
+    )
     q.set_defaults(run=cmd_predict)
     return p
 
 
 def main(argv=None):
-    """The command-line program: returns the exit code (0 success, 1 failed run, 2 bad arguments).
+    """The command-line program: returns the exit code (0 success, 1 failed run, 2 bad
+    arguments).
 
-    Bad arguments found by argparse end in SystemExit(2), as argparse does; those found later are returned.
-    An interrupt returns 130 and a closed output pipe 141, the shell's codes for SIGINT and SIGPIPE.
+    Bad arguments found by argparse end in SystemExit(2), as argparse does; those found
+    later are returned. An interrupt returns 130 and a closed output pipe 141, the
+    shell's codes for SIGINT and SIGPIPE.
 
     Formula: none (the program).
     Shapes: none (no arrays).
     """
-    if argv is not None and not (isinstance(argv, (list, tuple)) and all(isinstance(v, str) for v in argv)):
-        raise TypeError(f"argv must be a list of str (the arguments after the program's name) or None, got {argv!r}")
+    if argv is not None and not (
+        isinstance(argv, (list, tuple)) and all(isinstance(v, str) for v in argv)
+    ):
+        raise TypeError(
+            "argv must be a list of str (the arguments after the program's name) or "
+            f"None, got {argv!r}"
+        )
     args = make_parser().parse_args(argv)
     try:
         code = args.run(args)
@@ -940,6 +1419,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"cnnlit {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:            # the reader went away (`cnnlit evaluate m.npz | head`): stop quietly
+    except (
+        BrokenPipeError
+    ):  # the reader went away (`cnnlit evaluate m.npz | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141

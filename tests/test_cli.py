@@ -149,6 +149,11 @@ def test_bad_arguments_exit_2_with_one_line_in_a_subprocess():
     (["train", "--save", ""], ["--save", "an empty file name"]),
     (["evaluate", ""], ["MODEL", "an empty file name"]),
     (["predict", "model.npz", ""], ["IMAGE", "an empty file name"]),
+    (["train", "--penalty-lambda", "-1"], ["--penalty-lambda", "must be a finite number >= 0"]),
+    (["train", "--penalty-lambda", "nan"], ["--penalty-lambda", "must be a finite number >= 0"]),
+    (["train", "--penalty-lambda", "some"], ["--penalty-lambda", "is not a float"]),
+    (["train", "--penalty-lambda", "0.01"], ["--penalty-lambda", "only --model combine has", "--model toolbox"]),
+    (["train", "--model", "best", "--penalty-lambda", "0"], ["--penalty-lambda", "(got --model best)"]),
 ])
 def test_bad_arguments_exit_2_with_one_line(args, words, capsys):
     assert_user_error(InProcess(args, capsys), 2, *words)
@@ -621,3 +626,27 @@ def test_predict_frames_any_size_like_mnist(tmp_path, capsys):
     assert r.returncode == 0 and "drawn.png" in r.stdout
     r = InProcess(["predict", "--raw", model, tmp_path / "drawn.png"], capsys)
     assert_user_error(r, 1, "with --raw cnnlit needs 28x28")
+
+
+def test_penalty_lambda_sets_the_weight_of_the_combine_networks_penalty(tmp_path, capsys):
+    """--penalty-lambda (exercise 8.2) reaches the penalty: from one seed, lambda 0 and 0.03 train
+    different combination weights; the default is chapter 6's 0.004; the model file records the
+    weight and evaluate prints it."""
+    from cnnlit.cli import COMBINE_LAMBDA, load_model
+    c4 = {}
+    for lam in (None, "0", "0.03"):
+        path = tmp_path / f"combine-{lam}.npz"
+        option = [] if lam is None else ["--penalty-lambda", lam]
+        r = InProcess(["train", "--model", "combine", *option, "--limit", 600, "--epochs", 1, "--quiet",
+                       "--save", path], capsys)
+        assert r.returncode == 0, r.stderr
+        expected = COMBINE_LAMBDA if lam is None else float(lam)
+        assert f", penalty lambda {expected:g}\n" in r.stdout
+        model, info = load_model(path)
+        assert info["penalty_lambda"] == expected
+        c4[lam] = model.params["c4"]
+        r = InProcess(["evaluate", path], capsys)
+        assert r.returncode == 0 and f"600 digits, penalty lambda {expected:g}\n" in r.stdout
+    assert COMBINE_LAMBDA == 0.004
+    assert not np.array_equal(c4["0"], c4["0.03"])
+    assert "--penalty-lambda LAMBDA" in InProcess(["train", "--help"], capsys).stdout
