@@ -41,12 +41,14 @@ import numpy as np
 
 
 def as_float_array(name, a, *, shape=None, dtype=None):
-    """Return ``a`` as a finite floating-point array, or raise an error that names ``name``.
+    """Return ``a`` as a finite floating-point array, or raise an error that names
+    ``name``.
 
     ``shape`` is a tuple whose entries are either an int (that size is required) or a
     string naming a free dimension, such as ``("N", 784)``; its length fixes the number
     of dimensions. ``dtype``, if given, is the dtype of the returned array.
-    Shapes: ``a`` of any shape (...), checked against ``shape``; the result has that shape.
+    Shapes: ``a`` of any shape (...), checked against ``shape``; the result has that
+    shape.
     Formula: none (an input check).
     """
     if isinstance(a, np.ndarray):
@@ -55,16 +57,25 @@ def as_float_array(name, a, *, shape=None, dtype=None):
         try:
             arr = np.asarray(a)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be an array of floats, got {type(a).__name__}: {exc}") from None
+            raise TypeError(
+                f"{name} must be an array of floats, got {type(a).__name__}: {exc}"
+            ) from None
     if arr.dtype.kind != "f":
         raise TypeError(
-            f"{name} must be a floating-point array (float32 or float64), got dtype {arr.dtype}; "
+            f"{name} must be a floating-point array (float32 or float64), got dtype "
+            f"{arr.dtype}; "
             f"convert it with .astype(np.float64)"
         )
     if shape is not None:
-        expected = "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        expected = (
+            "("
+            + ", ".join(str(s) for s in shape)
+            + ("," if len(shape) == 1 else "")
+            + ")"
+        )
         if arr.ndim != len(shape) or any(
-            isinstance(s, numbers.Integral) and s != got for s, got in zip(shape, arr.shape, strict=True)
+            isinstance(s, numbers.Integral) and s != got
+            for s, got in zip(shape, arr.shape, strict=True)
         ):
             raise ValueError(f"{name} must have shape {expected}, got {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -73,15 +84,20 @@ def as_float_array(name, a, *, shape=None, dtype=None):
     if dtype is not None and arr.dtype != dtype:
         with np.errstate(over="ignore"):
             arr = arr.astype(dtype)
-        if not np.all(np.isfinite(arr)):  # checked again after the cast: 1e39 is inf in float32
+        # checked again after the cast: 1e39 is inf in float32
+        if not np.all(np.isfinite(arr)):
             big = np.finfo(arr.dtype).max
-            raise ValueError(f"{name} holds values beyond the range of {arr.dtype} (|x| <= {big:.4g})")
+            raise ValueError(
+                f"{name} holds values beyond the range of {arr.dtype} (|x| <= "
+                f"{big:.4g})"
+            )
     return arr
 
 
 # -- book/B1_conventions.md, cell 12 --------------------------------------
 def check_size(name, n):
-    """``n`` as a positive Python int, or a ValueError that names ``name`` (bools are refused).
+    """``n`` as a positive Python int, or a ValueError that names ``name`` (bools are
+    refused).
 
     Formula: none (an input check).
     Shapes: none (no arrays).
@@ -109,7 +125,8 @@ def check_dtype(dtype):
 
 
 def as_rng(rng):
-    """A ``numpy.random.Generator`` from None (fresh entropy), an int seed, or a Generator (returned as is).
+    """A ``numpy.random.Generator`` from None (fresh entropy), an int seed, or a
+    Generator (returned as is).
 
     Formula: none (a random generator).
     Shapes: none (no arrays).
@@ -120,28 +137,37 @@ def as_rng(rng):
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
-    raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
+    raise TypeError(
+        f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}"
+    )
 
 
 # -- book/B1_conventions.md, cell 18 --------------------------------------
 class ParamDict(dict):
-    """A model's named parameters. Values are the layers' own arrays: updates in place reach
+    """A model's named parameters. Values are the layers' own arrays: updates in place
+    reach
     the model, and ``params[name] = value`` copies ``value`` into the existing array.
 
-    Each value keeps its shape, such as (10, 192) for params["W6"]; ``value`` must have it.
+    Each value keeps its shape, such as (10, 192) for params["W6"]; ``value`` must have
+    it.
     Formula: none (a container).
     """
 
     def _checked(self, name, value):
-        """``value`` ready to be copied into the array ``name``, or an error that says why not."""
+        """``value`` ready to be copied into the array ``name``, or an error that says
+        why not."""
         if name not in self:
             raise KeyError(f"unknown parameter {name!r}; this model has {sorted(self)}")
         target = dict.__getitem__(self, name)
         if value is target:
             return value
         if not target.flags.writeable:
-            raise ValueError(f"params[{name!r}] is a read-only array; the model cannot be updated")
-        return as_float_array(f"params[{name!r}]", value, shape=target.shape, dtype=target.dtype)
+            raise ValueError(
+                f"params[{name!r}] is a read-only array; the model cannot be updated"
+            )
+        return as_float_array(
+            f"params[{name!r}]", value, shape=target.shape, dtype=target.dtype
+        )
 
     def __setitem__(self, name, value):
         dict.__getitem__(self, name)[...] = self._checked(name, value)
@@ -149,7 +175,9 @@ class ParamDict(dict):
     def update(self, other=(), /, **kwargs):
         """Copy the values of ``other`` (a dict or (name, value) pairs) into the arrays,
         all checked before any is written."""
-        new = {name: self._checked(name, v) for name, v in dict(other, **kwargs).items()}
+        new = {
+            name: self._checked(name, v) for name, v in dict(other, **kwargs).items()
+        }
         for name, value in new.items():
             dict.__getitem__(self, name)[...] = value
 
@@ -162,42 +190,52 @@ class ParamDict(dict):
         return dict.__getitem__(self, name)
 
     def _fixed(self, *args, **kwargs):
-        raise TypeError("a model's parameters cannot be removed or added; to restore saved values "
-                        "use params.update(saved) or load_params(model, path)")
+        raise TypeError(
+            "a model's parameters cannot be removed or added; to restore saved values "
+            "use params.update(saved) or load_params(model, path)"
+        )
 
     __delitem__ = pop = popitem = clear = _fixed
 
     def copy(self):
-        """A snapshot: a plain dict of copies of the arrays, which later training leaves alone."""
+        """A snapshot: a plain dict of copies of the arrays, which later training leaves
+        alone."""
         return {name: np.array(a, copy=True) for name, a in self.items()}
 
     def __copy__(self):
         return self.copy()
 
-    def __deepcopy__(self, memo):  # the memo keeps a copied model's dict and layers on the same arrays
+    # the memo keeps a copied model's dict and layers on the same arrays
+    def __deepcopy__(self, memo):
         new = memo[id(self)] = ParamDict()
         for name, a in self.items():
             dict.__setitem__(new, name, copy.deepcopy(a, memo))
         return new
 
-    def __reduce__(self):  # pickle, too, keeps one array per parameter, shared with the layer
+    # pickle, too, keeps one array per parameter, shared with the layer
+    def __reduce__(self):
         return (ParamDict, (dict(self),))
 
 
 # -- book/B1_conventions.md, cell 26 --------------------------------------
 def check_instance(name, obj, example):
-    """``obj`` itself, or a TypeError if it is a class where an instance, such as ``example``, is expected.
+    """``obj`` itself, or a TypeError if it is a class where an instance, such as
+    ``example``, is expected.
 
     Formula: none (an input check).
     Shapes: none (no arrays).
     """
     if isinstance(obj, type):
-        raise TypeError(f"{name} must be an instance, such as {example}, not the class {obj.__name__}")
+        raise TypeError(
+            f"{name} must be an instance, such as {example}, not the class "
+            f"{obj.__name__}"
+        )
     return obj
 
 
 def check_flag(name, v):
-    """``v`` if it is True or False (a NumPy bool too), else a TypeError that names ``name``.
+    """``v`` if it is True or False (a NumPy bool too), else a TypeError that names
+    ``name``.
 
     Formula: none (an input check).
     Shapes: none (no arrays).
@@ -208,7 +246,8 @@ def check_flag(name, v):
 
 
 def check_contract(name, obj, attrs, what):
-    """``obj`` if it has every attribute in ``attrs``, else a TypeError: ``name`` must be ``what``.
+    """``obj`` if it has every attribute in ``attrs``, else a TypeError: ``name`` must
+    be ``what``.
 
     Formula: none (an input check).
     Shapes: none (no arrays).
@@ -216,29 +255,45 @@ def check_contract(name, obj, attrs, what):
     check_instance(name, obj, "an object built from it")
     for attr in attrs:
         if not hasattr(obj, attr):
-            raise TypeError(f"{name} must be {what}; {type(obj).__name__} has no {attr!r}")
+            raise TypeError(
+                f"{name} must be {what}; {type(obj).__name__} has no {attr!r}"
+            )
     return obj
 
 
 def check_rate(name, rate, shape):
-    """A learning rate: a positive finite number, or a finite non-negative array of ``shape``.
+    """A learning rate: a positive finite number, or a finite non-negative array of
+    ``shape``.
 
     Formula: none (an input check).
     Shapes: rate () or ``shape``, such as (10, 192) for the rates of W6.
     """
     if isinstance(rate, np.ndarray) and rate.dtype.kind not in "iuf":
-        raise TypeError(f"the learning rate {name} must be real, got dtype {rate.dtype}")
+        raise TypeError(
+            f"the learning rate {name} must be real, got dtype {rate.dtype}"
+        )
     if isinstance(rate, bool) or not isinstance(rate, (numbers.Real, np.ndarray)):
-        raise TypeError(f"the learning rate {name} must be a number or an array, got {type(rate).__name__}")
+        raise TypeError(
+            f"the learning rate {name} must be a number or an array, got "
+            f"{type(rate).__name__}"
+        )
     arr = np.asarray(rate, dtype=np.float64)
     if arr.ndim == 0:
         if not (np.isfinite(arr) and arr > 0):
-            raise ValueError(f"the learning rate {name} must be a positive finite number, got {rate!r}")
+            raise ValueError(
+                f"the learning rate {name} must be a positive finite number, got "
+                f"{rate!r}"
+            )
     elif arr.shape != tuple(shape):
-        raise ValueError(f"the learning rate {name} must be a number or an array of shape {tuple(shape)}, "
-                         f"got shape {arr.shape}")
+        raise ValueError(
+            f"the learning rate {name} must be a number or an array of shape "
+            f"{tuple(shape)}, "
+            f"got shape {arr.shape}"
+        )
     elif not (np.all(np.isfinite(arr)) and np.all(arr >= 0)):
-        raise ValueError(f"the learning rate {name} must be finite and non-negative in every entry")
+        raise ValueError(
+            f"the learning rate {name} must be finite and non-negative in every entry"
+        )
     return rate
 
 
@@ -250,12 +305,15 @@ def check_rate_names(name, rates, params):
     """
     missing, unknown = set(params) - set(rates), set(rates) - set(params)
     if missing or unknown:
-        raise KeyError(f"{name} must give a rate for each parameter: missing {sorted(missing)}, "
-                       f"unknown {sorted(unknown)}")
+        raise KeyError(
+            f"{name} must give a rate for each parameter: missing {sorted(missing)}, "
+            f"unknown {sorted(unknown)}"
+        )
 
 
 def check_fraction(name, v):
-    """``v`` as a float if it is a number in (0, 1], else a ValueError that names ``name``.
+    """``v`` as a float if it is a number in (0, 1], else a ValueError that names
+    ``name``.
 
     Formula: none (an input check).
     Shapes: none (no arrays).
@@ -266,7 +324,8 @@ def check_fraction(name, v):
 
 
 def check_state_fits(name, state, params):
-    """A ValueError unless ``state`` (None, or a dict of arrays kept by an optimizer) has the
+    """A ValueError unless ``state`` (None, or a dict of arrays kept by an optimizer)
+    has the
     names and shapes of ``params``: an optimizer's state belongs to one model.
 
     Formula: none (an input check).
@@ -277,79 +336,125 @@ def check_state_fits(name, state, params):
     mine = {k: np.shape(v) for k, v in state.items()}
     theirs = {k: np.shape(v) for k, v in params.items()}
     if mine != theirs:
-        raise ValueError(f"{name} holds estimates for a model with parameters {mine}, but the model has "
-                         f"{theirs}: create a new optimizer for each model")
+        raise ValueError(
+            f"{name} holds estimates for a model with parameters {mine}, but the model "
+            "has "
+            f"{theirs}: create a new optimizer for each model"
+        )
 
 
 def check_patterns(model, X, T, names=("X", "T")):
-    """X (N, ...) and T (N, c), N > 0 and c the model's outputs, in the dtype of its parameters.
+    """X (N, ...) and T (N, c), N > 0 and c the model's outputs, in the dtype of its
+    parameters.
 
     ``names`` are the arguments as the caller wrote them, for the messages.
     Formula: none (an input check).
     Shapes: X (N, ...), T (N, c); returned in the model's dtype.
     """
     nx, nt = names
-    dtype = next(iter(model.params.values())).dtype if model.params else np.dtype(np.float64)
+    dtype = (
+        next(iter(model.params.values())).dtype
+        if model.params
+        else np.dtype(np.float64)
+    )
     X = as_float_array(nx, X, dtype=dtype)
     T = as_float_array(nt, T, dtype=dtype)
     if X.ndim == 0 or len(X) == 0:
         raise ValueError(f"the data set is empty: {nx} has no patterns")
     if T.ndim != 2 or len(T) != len(X):
-        raise ValueError(f"{nt} must have shape (N, c) with N = {len(X)}, the number of patterns in {nx}; "
-                         f"got {T.shape}")
+        raise ValueError(
+            f"{nt} must have shape (N, c) with N = {len(X)}, the number of patterns in "
+            f"{nx}; "
+            f"got {T.shape}"
+        )
     c = model.predict(X[:1]).shape[1]
     if T.shape[1] != c:
-        raise ValueError(f"{nt} has {T.shape[1]} columns but the model has {c} outputs: {nt} must have shape "
-                         f"({len(X)}, {c})")
+        raise ValueError(
+            f"{nt} has {T.shape[1]} columns but the model has {c} outputs: {nt} must "
+            "have shape "
+            f"({len(X)}, {c})"
+        )
     return X, T
 
 
-def check_training(model, *, eta, optimizer, epochs, batch_size, record_every, shuffle, per_step, progress,
-                   callback, monitor):
+def check_training(
+    model,
+    *,
+    eta,
+    optimizer,
+    epochs,
+    batch_size,
+    record_every,
+    shuffle,
+    per_step,
+    progress,
+    callback,
+    monitor,
+):
     """Every option of chapter 7's ``train`` that can be checked without the data.
 
     Formula: none (an input check).
     Shapes: none (no arrays).
     """
-    check_contract("model", model, ("params", "loss", "gradients", "predict"),
-                   "an object that follows the model contract (params, loss, gradients, predict)")
+    check_contract(
+        "model",
+        model,
+        ("params", "loss", "gradients", "predict"),
+        "an object that follows the model contract (params, loss, gradients, predict)",
+    )
     check_flag("shuffle", shuffle)
     check_flag("per_step", per_step)
     if progress not in (None, True, False):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
     if (optimizer is None) == (eta is None):
-        raise ValueError("give either eta (plain gradient descent) or optimizer, not both and not neither")
+        raise ValueError(
+            "give either eta (plain gradient descent) or optimizer, not both and not "
+            "neither"
+        )
     if optimizer is not None:
         check_instance("optimizer", optimizer, "SGD(0.1) or SDLM(0.01)")
         if not (hasattr(optimizer, "step") and hasattr(optimizer, "check")):
-            raise TypeError(f"optimizer must have methods check(model) and step(model, X, T), "
-                            f"got {type(optimizer).__name__}")
+            raise TypeError(
+                f"optimizer must have methods check(model) and step(model, X, T), "
+                f"got {type(optimizer).__name__}"
+            )
     check_size("epochs", epochs)
     check_size("batch_size", batch_size)
     if record_every is not None:
         check_size("record_every", record_every)
     if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable as callback(step, model), got {type(callback).__name__}")
-    if monitor is not None and not (isinstance(monitor, (tuple, list)) and len(monitor) == 2):
+        raise TypeError(
+            "callback must be callable as callback(step, model), got "
+            f"{type(callback).__name__}"
+        )
+    if monitor is not None and not (
+        isinstance(monitor, (tuple, list)) and len(monitor) == 2
+    ):
         raise TypeError("monitor must be a pair (X_monitor, T_monitor)")
 
 
 # -- book/B1_conventions.md, cell 30 --------------------------------------
 def check_distribution(name, p, axis):
-    """``p`` if its entries lie in [0, 1] and sum to 1 along ``axis`` (to rounding), else a ValueError.
+    """``p`` if its entries lie in [0, 1] and sum to 1 along ``axis`` (to rounding),
+    else a ValueError.
 
     Formula: none (an input check).
     Shapes: p (...), any shape; the sums run over ``axis``.
     """
     if np.any(p < 0) or np.any(p > 1):
-        raise ValueError(f"{name} must hold probabilities in [0, 1], got values from {p.min():.4g} to {p.max():.4g}")
+        raise ValueError(
+            f"{name} must hold probabilities in [0, 1], got values from {p.min():.4g} "
+            f"to {p.max():.4g}"
+        )
     if p.size:
         tol = 16 * np.finfo(p.dtype).eps * max(p.shape[axis], 1)
         err = np.abs(p.sum(axis=axis) - 1.0)
         if np.any(err > tol):
             where = "rows" if axis in (1, -1) else "columns"
-            raise ValueError(f"the {where} of {name} must sum to 1 (probability distributions); "
-                             f"one sums to {1.0 + float(err.max()):.6g}")
+            raise ValueError(
+                f"the {where} of {name} must sum to 1 (probability distributions); "
+                f"one sums to {1.0 + float(err.max()):.6g}"
+            )
     return p
 
 
@@ -358,7 +463,7 @@ def _physical_memory():
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
-        return 2 ** 40
+        return 2**40
 
 
 def _bytes_text(n):
@@ -370,32 +475,43 @@ def _bytes_text(n):
 
 
 def check_memory(name, entries, dtype):
-    """A ValueError naming ``name`` if ``entries`` values of ``dtype`` exceed the machine's memory.
+    """A ValueError naming ``name`` if ``entries`` values of ``dtype`` exceed the
+    machine's memory.
 
-    ``entries`` is an int (any size: Python ints do not overflow). Returns the number of bytes.
+    ``entries`` is an int (any size: Python ints do not overflow). Returns the number of
+    bytes.
     Formula: none (an input check).
     Shapes: none (no arrays).
     """
     need = int(entries) * np.dtype(dtype).itemsize
     have = _physical_memory()
     if need > have:
-        raise ValueError(f"{name} is too large: it needs {float(min(entries, 10**300)):.3g} entries of {np.dtype(dtype)} "
-                         f"({_bytes_text(need)}), more than this machine's memory ({_bytes_text(have)})")
+        raise ValueError(
+            f"{name} is too large: it needs {float(min(entries, 10**300)):.3g} entries "
+            f"of {np.dtype(dtype)} "
+            f"({_bytes_text(need)}), more than this machine's memory "
+            f"({_bytes_text(have)})"
+        )
     return need
 
 
 # -- book/B1_conventions.md, cell 35 --------------------------------------
-_DEFLATE_MAX_RATIO = 1032  # deflate's largest expansion: 258 bytes out of 2 bits, about 1032:1
+_DEFLATE_MAX_RATIO = (
+    1032  # deflate's largest expansion: 258 bytes out of 2 bits, about 1032:1
+)
 
 
 def open_regular(name, path):
-    """``path`` opened for reading in binary if it is a regular file; else FileNotFoundError.
+    """``path`` opened for reading in binary if it is a regular file; else
+    FileNotFoundError.
 
     Formula: none (opens a file).
     Shapes: none (no arrays).
     """
     if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}")
+        raise TypeError(
+            f"{name} must be a str or os.PathLike, got {type(path).__name__}"
+        )
     path = Path(path)
     if path.is_dir():
         raise FileNotFoundError(f"{name} {path}: is a folder, not a file")
@@ -405,7 +521,9 @@ def open_regular(name, path):
         raise FileNotFoundError(f"{name} {path}: no such file") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise FileNotFoundError(f"{name} {path}: not a regular file (a device, a FIFO or a socket)")
+        raise FileNotFoundError(
+            f"{name} {path}: not a regular file (a device, a FIFO or a socket)"
+        )
     return os.fdopen(fd, "rb")
 
 
@@ -414,34 +532,53 @@ def _npz_member(z, info):
     if info.flag_bits & 0x1:
         raise ValueError(f"member {info.filename!r} is encrypted")
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise ValueError(f"member {info.filename!r} uses compression method {info.compress_type}, "
-                         "not stored or deflated")
+        raise ValueError(
+            f"member {info.filename!r} uses compression method {info.compress_type}, "
+            "not stored or deflated"
+        )
     ratio = 1 if info.compress_type == zipfile.ZIP_STORED else _DEFLATE_MAX_RATIO
     if info.file_size > ratio * info.compress_size + 64:
-        raise ValueError(f"member {info.filename!r} declares {info.file_size} bytes, more than its "
-                         f"{info.compress_size} compressed bytes can hold")
+        raise ValueError(
+            f"member {info.filename!r} declares {info.file_size} bytes, more than its "
+            f"{info.compress_size} compressed bytes can hold"
+        )
     with z.open(info) as fp:
         version = np.lib.format.read_magic(fp)
         if version not in ((1, 0), (2, 0)):
-            raise ValueError(f"member {info.filename!r} is .npy version {version}, not 1.0 or 2.0")
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            raise ValueError(
+                f"member {info.filename!r} is .npy version {version}, not 1.0 or 2.0"
+            )
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
         shape, fortran, dtype = read_header(fp)
         if dtype.hasobject:
-            raise ValueError(f"member {info.filename!r} holds Python objects: Object arrays cannot be loaded "
-                             "when allow_pickle=False")
+            raise ValueError(
+                f"member {info.filename!r} holds Python objects: Object arrays cannot "
+                "be loaded "
+                "when allow_pickle=False"
+            )
         need = int(np.prod(shape, dtype=object)) * dtype.itemsize
         if need != info.file_size - fp.tell():
-            raise ValueError(f"member {info.filename!r} declares shape {shape} of {dtype} ({need} bytes) "
-                             f"but holds {info.file_size - fp.tell()} bytes of data")
+            raise ValueError(
+                f"member {info.filename!r} declares shape {shape} of {dtype} ({need} "
+                "bytes) "
+                f"but holds {info.file_size - fp.tell()} bytes of data"
+            )
         data = fp.read(need)
     if len(data) != need:
         raise ValueError(f"member {info.filename!r} is truncated")
-    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    array = np.frombuffer(data, dtype=dtype).reshape(
+        shape, order="F" if fortran else "C"
+    )
     return array.copy(order="K")
 
 
 def read_npz(name, path, what):
-    """The arrays of the .npz archive ``path``, as {name: array}, read without pickle and
+    """The arrays of the .npz archive ``path``, as {name: array}, read without pickle
+    and
     without allocating more than the file's contents can fill.
 
     ``what`` names the kind of file for the message: "not {what}: <reason>".
@@ -451,28 +588,44 @@ def read_npz(name, path, what):
     with open_regular(name, path) as f:
         try:
             if f.read(6) == b"\x93NUMPY":
-                raise ValueError("it holds a single array, not an .npz archive of named arrays")
+                raise ValueError(
+                    "it holds a single array, not an .npz archive of named arrays"
+                )
             f.seek(0)
             with zipfile.ZipFile(f) as z:
                 out = {}
                 for info in z.infolist():
-                    key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                    key = (
+                        info.filename[:-4]
+                        if info.filename.endswith(".npy")
+                        else info.filename
+                    )
                     out[key] = _npz_member(z, info)
                 return out
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+        except (
+            ValueError,
+            OSError,
+            EOFError,
+            zipfile.BadZipFile,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:
             raise ValueError(f"{name} {path}: not {what}: {exc}") from None
 
 
 # -- book/B1_conventions.md, cell 37 --------------------------------------
 def check_save_path(name, path):
-    """``path`` as a Path for a new file, or an error: a folder, a name ending in a slash, or
+    """``path`` as a Path for a new file, or an error: a folder, a name ending in a
+    slash, or
     a missing folder are refused (FileNotFoundError), a non-path a TypeError.
 
     Formula: none (an input check).
     Shapes: none (no arrays).
     """
     if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}")
+        raise TypeError(
+            f"{name} must be a str or os.PathLike, got {type(path).__name__}"
+        )
     text = os.fspath(path)
     if isinstance(text, bytes) or not text:
         raise TypeError(f"{name} must be a non-empty str path, got {path!r}")
@@ -480,28 +633,49 @@ def check_save_path(name, path):
         raise FileNotFoundError(f"{name} {text}: is a folder; give a file name")
     path = Path(text)
     if not path.parent.is_dir():
-        raise FileNotFoundError(f"{name} {path}: the folder {path.parent} does not exist")
-    if path.exists() and not path.is_file():  # writing into a FIFO would wait for a reader
-        raise FileNotFoundError(f"{name} {path}: not a regular file (a device, a FIFO or a socket)")
+        raise FileNotFoundError(
+            f"{name} {path}: the folder {path.parent} does not exist"
+        )
+    # writing into a FIFO would wait for a reader
+    if path.exists() and not path.is_file():
+        raise FileNotFoundError(
+            f"{name} {path}: not a regular file (a device, a FIFO or a socket)"
+        )
     return path
 
 
 def check_stored_params(path, params, stored):
-    """A ValueError naming the first difference between the arrays read from ``path`` and a
+    """A ValueError naming the first difference between the arrays read from ``path``
+    and a
     model's ``params``: names, shapes, dtypes, or a non-finite value in the file.
 
     Formula: none (an input check).
     Shapes: stored[k] must have the shape of params[k], such as (10, 192) for W6.
     """
-    missing, extra = sorted(set(params) - set(stored)), sorted(set(stored) - set(params))
+    missing, extra = (
+        sorted(set(params) - set(stored)),
+        sorted(set(stored) - set(params)),
+    )
     if missing or extra:
-        raise ValueError(f"{path}: the file's parameters do not match the model's (a different architecture?): "
-                         f"missing {missing}, unexpected {extra}")
+        raise ValueError(
+            f"{path}: the file's parameters do not match the model's (a different "
+            "architecture?): "
+            f"missing {missing}, unexpected {extra}"
+        )
     for name, p in params.items():
         a = stored[name]
         if a.shape != p.shape:
-            raise ValueError(f"{path}: parameter {name!r} has shape {a.shape} in the file but {p.shape} in the model")
+            raise ValueError(
+                f"{path}: parameter {name!r} has shape {a.shape} in the file but "
+                f"{p.shape} in the model"
+            )
         if a.dtype != p.dtype:
-            raise ValueError(f"{path}: parameter {name!r} has dtype {a.dtype} in the file but {p.dtype} in the model")
+            raise ValueError(
+                f"{path}: parameter {name!r} has dtype {a.dtype} in the file but "
+                f"{p.dtype} in the model"
+            )
         if not np.all(np.isfinite(a)):
-            raise ValueError(f"{path}: parameter {name!r} holds non-finite values (NaN or inf) in the file")
+            raise ValueError(
+                f"{path}: parameter {name!r} holds non-finite values (NaN or inf) in "
+                "the file"
+            )
