@@ -47,8 +47,7 @@ def as_float_array(name, a, *, shape=None, dtype=None):
     ``shape`` is a tuple whose entries are either an int (that size is required) or a
     string naming a free dimension, such as ``("N", 784)``; its length fixes the number
     of dimensions. ``dtype``, if given, is the dtype of the returned array.
-    Shapes: ``a`` of any shape (...), checked against ``shape``; the result has that
-    shape.
+    Shapes: ``a`` of any shape (...), checked against ``shape``; the result has it.
     Formula: none (an input check).
     """
     if isinstance(a, np.ndarray):
@@ -145,11 +144,10 @@ def as_rng(rng):
 # -- book/B1_conventions.md, cell 18 --------------------------------------
 class ParamDict(dict):
     """A model's named parameters. Values are the layers' own arrays: updates in place
-    reach
-    the model, and ``params[name] = value`` copies ``value`` into the existing array.
+    reach the model, and ``params[name] = value`` copies ``value`` into the existing
+    array.
 
-    Each value keeps its shape, such as (10, 192) for params["W6"]; ``value`` must have
-    it.
+    Each value keeps its shape, such as (10, 192) for params["W6"]; ``value`` needs it.
     Formula: none (a container).
     """
 
@@ -478,8 +476,8 @@ def check_memory(name, entries, dtype):
     """A ValueError naming ``name`` if ``entries`` values of ``dtype`` exceed the
     machine's memory.
 
-    ``entries`` is an int (any size: Python ints do not overflow). Returns the number of
-    bytes.
+    ``entries`` is an int (any size: Python ints do not overflow).
+    Returns the number of bytes that the entries need.
     Formula: none (an input check).
     Shapes: none (no arrays).
     """
