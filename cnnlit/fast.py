@@ -21,6 +21,10 @@ __all__ = [
 
 
 # -- book/04_fast.md, cell 10 ---------------------------------------------
+import contextlib
+import copy
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
@@ -455,6 +459,21 @@ class FastDense(Dense):
 
 
 _FAST_LAYERS = (FastConv, FastSubsample, FastDense)
+_BLAS = []                           # threadpoolctl's controller, made at first use
+
+
+def _blas_threads(n):
+    """A context that holds BLAS to n threads (threadpoolctl's, when it is installed)."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _BLAS.append(ThreadpoolController())
+        except ImportError:
+            _BLAS.append(None)
+    if _BLAS[0] is None:
+        return contextlib.nullcontext()
+    return _BLAS[0].limit(limits=n, user_api="blas")
+
 
 
 class FastNetwork(Network):
@@ -468,6 +487,9 @@ class FastNetwork(Network):
     dE/dX and leaves dE_dy alone. predict(X) runs through slices of ``predict_batch``
     patterns, so that the patch matrices of a large X never have to fit in memory at once.
     loss(X, T) is the mean over the batch of E^n (N1), as in Network; X (N, ...), T (N, c).
+    threads = k > 1 (default 1) makes gradients(X, T) split a batch of at least 2k patterns
+    into k slices, computed at once by k threads on copies of the layers that share the
+    parameters: equal to the one-piece gradients to rounding, the same from run to run.
     """
 
     predict_batch = 250
@@ -508,10 +530,68 @@ class FastNetwork(Network):
         return self._backward_checked(g, input_grad, owned=False)
 
     def gradients(self, X, T):
-        y = self._forward_checked(self._check_batch(X))
+        X = self._check_batch(X)
+        if self.threads > 1 and len(X) >= 2 * self.threads:
+            return self._gradients_threaded(X, T)
+        y = self._forward_checked(X)
         T = self._targets(T, y)
         self._backward_checked(self.loss_fn.grad(y, T) / y.shape[0], False, owned=True)
         return {name: g.copy() for name, g in self._grad_arrays.items()}
+
+    # Slices of the batch computed at once by gradients(): 1 (the default) runs the batch in
+    # one piece; k > 1 splits it into k slices, one per thread (section 4.4).
+    threads = 1
+
+    def _replica(self):
+        """A network of copies of the layers that share the parameter arrays, with their own
+        gradient arrays and buffers: one per extra thread."""
+        layers = []
+        for layer in self.layers:
+            twin = copy.copy(layer)
+            twin.grads = {name: np.zeros_like(g) for name, g in layer.grads.items()}
+            if isinstance(layer, FastConv):
+                twin._buf = twin._ybuf = twin._cols = None
+            layers.append(twin)
+        twin = copy.copy(self)
+        twin.layers, twin._grad_arrays = layers, {}
+        for layer, (_, ell) in zip(layers, self.names):
+            for key, g in layer.grads.items():
+                twin._grad_arrays[f"{key}{ell}"] = g
+        return twin
+
+    def __getstate__(self):          # copies and pickles leave the thread pool behind
+        state = self.__dict__.copy()
+        state.pop("_pool_state", None)
+        return state
+
+    def _gradients_threaded(self, X, T):
+        """gradients(X, T) over self.threads contiguous slices of the batch, each run by one
+        thread on its own replica of the layers (NumPy releases the GIL in its loops and in
+        BLAS), with BLAS held to one thread meanwhile; the slices' gradients, each already
+        divided by the whole batch's N, are added in slice order, so the sum is the same from
+        run to run and equal to the one-piece gradients to rounding."""
+        k = self.threads
+        T = self._targets(T, np.empty((len(X),) + tuple(self.layers[-1].out_shape), X.dtype))
+        state = getattr(self, "_pool_state", None)
+        if state is None or state[0] != k:
+            state = (k, ThreadPoolExecutor(k), [self] + [self._replica() for _ in range(k - 1)])
+            self._pool_state = state
+        _, pool, nets = state
+        edges = np.linspace(0, len(X), k + 1).astype(int)
+        N = len(X)
+
+        def run(i):
+            net, Xs, Ts = nets[i], X[edges[i]:edges[i + 1]], T[edges[i]:edges[i + 1]]
+            y = net._forward_checked(Xs)
+            net._backward_checked(net.loss_fn.grad(y, Ts) / N, False, owned=True)
+
+        with _blas_threads(1):
+            list(pool.map(run, range(k)))
+        grads = {name: g.copy() for name, g in self._grad_arrays.items()}
+        for net in nets[1:]:
+            for name, g in grads.items():
+                g += net._grad_arrays[name]
+        return grads
 
 
 def _fast_two_stage(input_size, maps, kernel_size, m, n_classes, activation, trainable, connections, rng, dtype):
