@@ -656,39 +656,35 @@ class FastNetwork(Network):
         return state
 
     def _gradients_threaded(self, X, T):
-        """gradients(X, T) over self.threads contiguous slices of the batch, each run by
-        one thread on its own replica of the layers (NumPy releases the GIL in its loops
-        and in BLAS), with BLAS held to one thread meanwhile; the slices' gradients,
-        each already divided by the whole batch's N, are added in slice order, so the
-        sum is the same from run to run and equal to the one-piece gradients to
-        rounding."""
-        k = self.threads
-        T = self._targets(
-            T, np.empty((len(X),) + tuple(self.layers[-1].out_shape), X.dtype)
-        )
+        """gradients(X, T) over self.threads contiguous slices of the batch: the calling
+        thread runs the first, a pool of threads the others, each on its own replica of
+        the layers (NumPy releases the GIL in its loops and in BLAS), with BLAS held to
+        one thread meanwhile. The slices' gradients, each already divided by the whole
+        batch's N, are added in slice order: the same sum from run to run, equal to the
+        one-piece gradients to rounding."""
+        k, N = self.threads, len(X)
+        dtype = next(iter(self._params.values())).dtype
+        T = self._targets(T, np.empty((N,) + tuple(self.layers[-1].out_shape), dtype))
         state = getattr(self, "_pool_state", None)
         if state is None or state[0] != k:
-            state = (
-                k,
-                ThreadPoolExecutor(k),
-                [self] + [self._replica() for _ in range(k - 1)],
-            )
-            self._pool_state = state
+            if state is not None:
+                state[1].shutdown(wait=False)
+            replicas = [self] + [self._replica() for _ in range(k - 1)]
+            state = self._pool_state = (k, ThreadPoolExecutor(k - 1), replicas)
         _, pool, nets = state
-        edges = np.linspace(0, len(X), k + 1).astype(int)
-        N = len(X)
+        edges = np.linspace(0, N, k + 1).astype(int)
 
         def run(i):
-            net, Xs, Ts = (
-                nets[i],
-                X[edges[i] : edges[i + 1]],
-                T[edges[i] : edges[i + 1]],
-            )
-            y = net._forward_checked(Xs)
-            net._backward_checked(net.loss_fn.grad(y, Ts) / N, False, owned=True)
+            a, b = edges[i], edges[i + 1]
+            y = nets[i]._forward_checked(X[a:b])
+            g = nets[i].loss_fn.grad(y, T[a:b]) / N
+            nets[i]._backward_checked(g, False, owned=True)
 
         with _blas_threads(1):
-            list(pool.map(run, range(k)))
+            others = [pool.submit(run, i) for i in range(1, k)]
+            run(0)
+            for f in others:
+                f.result()
         grads = {name: g.copy() for name, g in self._grad_arrays.items()}
         for net in nets[1:]:
             for name, g in grads.items():
