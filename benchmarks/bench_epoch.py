@@ -64,8 +64,9 @@ def cnnlit_model(net, dtype, seed):
     return model, {name: BEST_RATES[int(name[-1])] for name in model.params}
 
 
-def epoch_cnnlit(X, y, dtype, batch=50, seed=0, net="dlt"):
+def epoch_cnnlit(X, y, dtype, batch=50, seed=0, net="dlt", n_threads=1):
     model, eta = cnnlit_model(net, dtype, seed)
+    model.threads = n_threads      # 2: each step's batch in two slices, one per thread (ch. 4.4)
     order = np.random.default_rng(seed).permutation(len(X))
     eye = np.eye(10, dtype=dtype)
     t = time.perf_counter()
@@ -117,7 +118,7 @@ def one_run(quick, path, dtype, net, impl, n_threads):
     X, y, Xt, yt = load(quick, path, dtype)
     with threads(n_threads):
         if impl == "cnnlit":
-            model, elapsed = epoch_cnnlit(X, y, dtype, net=net)
+            model, elapsed = epoch_cnnlit(X, y, dtype, net=net, n_threads=n_threads)
             err = test_error_cnnlit(model, Xt, yt)
         else:
             elapsed, err = epoch_torch(X, y, Xt, yt, dtype, net=net)
@@ -137,7 +138,8 @@ def run_in_process(quick, path, dtype, net, impl, n_threads):
 def run(quick, path, dtype, nets=("dlt", "best")):
     meta = machine()
     meta["threads"] = ("every epoch in its own process, OPENBLAS/OMP/MKL_NUM_THREADS and threadpoolctl/"
-                       "torch.set_num_threads pinned to the thread count")
+                       "torch.set_num_threads pinned to the thread count; cnnlit at 2 threads: "
+                       "FastNetwork.threads = 2 (two batch slices, BLAS at 1 thread in each)")
     # Memory first: trace everything from before loading to the end of one (untimed) epoch.
     # tracemalloc slows Python code down, so the timed epochs below run without it.
     tracemalloc.start()

@@ -163,10 +163,12 @@ def torch_step(net, dtype, N, eta=0.1):
     return step
 
 
-def make_step(impl, net, dtype, N):
+def make_step(impl, net, dtype, N, n_threads=1):
     if impl == "cnnlit":
         X, T = batch(N, dtype)
-        return cnnlit_step(cnnlit_net(net, dtype), X, T)
+        model = cnnlit_net(net, dtype)
+        model.threads = n_threads      # 2: the batch in two slices, one per thread (ch. 4.4)
+        return cnnlit_step(model, X, T)
     return torch_step(net, dtype, N)
 
 
@@ -222,7 +224,7 @@ def worker(impl, n_threads):
         job = json.loads(line)
         key = (job["net"], job["dtype"], job["batch"])
         if key not in steps:
-            steps[key] = make_step(impl, *key)
+            steps[key] = make_step(impl, *key, n_threads=n_threads)
             for _ in range(2):
                 steps[key]()
         step = steps[key]
@@ -273,7 +275,8 @@ def run(quick):
     meta = machine()
     meta["threads"] = ("1 thread: threadpoolctl limits BLAS to 1, torch.set_num_threads(1), one process; "
                        "2 threads: one process per implementation, OPENBLAS/OMP/MKL_NUM_THREADS=2 and "
-                       "torch.set_num_threads(2), run in turn")
+                       "torch.set_num_threads(2), run in turn; cnnlit at 2 threads: "
+                       "FastNetwork.threads = 2 (two batch slices, BLAS at 1 thread in each)")
     peaks = {}
     for n in (1, 2):
         with threads(n):

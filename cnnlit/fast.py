@@ -21,6 +21,10 @@ __all__ = [
 
 
 # -- book/04_fast.md, cell 10 ---------------------------------------------
+import contextlib
+import copy
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from cnnlit.checks import as_float_array, as_rng, check_dtype, check_size
@@ -57,8 +61,8 @@ def _activate(act, u):
     """x = f(u), in place on u for the three activations of chapter 1.
 
     The sigmoid as (1 + tanh(beta u / 2)) / 2, the scaled tanh as a tanh(b u): the same
-    operations in the same order as chapter 1's f, so the same numbers, without temporaries.
-    """
+    operations in the same order as chapter 1's f, so the same numbers, without
+    temporaries."""
     if isinstance(act, Sigmoid):
         u *= 0.5 * act.beta
         np.tanh(u, out=u)
@@ -83,12 +87,12 @@ def _times_derivative(act, x, g, *, inplace=False):
     """
     if isinstance(act, Identity):
         return g if inplace else g.copy()
-    if isinstance(act, Sigmoid):          # beta x (1 - x), eq-logistic-deriv
+    if isinstance(act, Sigmoid):  # beta x (1 - x), eq-logistic-deriv
         d = np.subtract(1.0, x)
         d *= x
         if act.beta != 1.0:
             d *= act.beta
-    elif isinstance(act, ScaledTanh):     # (b / a)(a^2 - x^2), eq-tanh-deriv
+    elif isinstance(act, ScaledTanh):  # (b / a)(a^2 - x^2), eq-tanh-deriv
         d = np.multiply(x, x)
         np.subtract(act.a * act.a, d, out=d)
         d *= act.b / act.a
@@ -104,24 +108,26 @@ def _times_derivative(act, x, g, *, inplace=False):
 # -- book/04_fast.md, cell 12 ---------------------------------------------
 def _patch_rows(x, R, S, p0, p1, buf):
     """Rows p0 <= p < p1 of the patch matrix of x (C, P', Q', N), written into the flat
-    buffer buf: a view (C R S, (p1 - p0) Q N). One slice copy per kernel offset (r, s)."""
+    buffer buf: a view (C R S, (p1 - p0) Q N). One slice copy per kernel offset (r, s).
+    """
     C, _, Qp, N = x.shape
     Q = Qp - S + 1
-    cols = buf[:C * R * S * (p1 - p0) * Q * N].reshape(C, R, S, p1 - p0, Q, N)
+    cols = buf[: C * R * S * (p1 - p0) * Q * N].reshape(C, R, S, p1 - p0, Q, N)
     for r in range(R):
         for s in range(S):
-            cols[:, r, s] = x[:, p0 + r:p1 + r, s:s + Q]
+            cols[:, r, s] = x[:, p0 + r : p1 + r, s : s + Q]
     return cols.reshape(C * R * S, -1)
 
 
 def _add_patch_rows(cols, dx, R, S, p0, p1):
-    """The adjoint of _patch_rows: add cols (C R S, (p1 - p0) Q N) onto dx (C, P', Q', N)."""
+    """The adjoint of _patch_rows: add cols (C R S, (p1 - p0) Q N) onto dx (C, P', Q',
+    N)."""
     C, _, Qp, N = dx.shape
     Q = Qp - S + 1
     cols = cols.reshape(C, R, S, p1 - p0, Q, N)
     for r in range(R):
         for s in range(S):
-            dx[:, p0 + r:p1 + r, s:s + Q] += cols[:, r, s]
+            dx[:, p0 + r : p1 + r, s : s + Q] += cols[:, r, s]
 
 
 def im2col(x, R, S, out=None):
@@ -136,12 +142,20 @@ def im2col(x, R, S, out=None):
     R, S = check_size("R", R), check_size("S", S)
     C, Pp, Qp, N = x.shape
     if R > Pp or S > Qp:
-        raise ValueError(f"the kernel size R x S = {R}x{S} is larger than the maps of x, {Pp}x{Qp}")
+        raise ValueError(
+            f"the kernel size R x S = {R}x{S} is larger than the maps of x, {Pp}x{Qp}"
+        )
     P, Q = Pp - R + 1, Qp - S + 1
     shape = (C, R, S, P, Q, N)
-    if out is not None and not (isinstance(out, np.ndarray) and out.shape == shape
-                                and out.dtype == x.dtype and out.flags.c_contiguous):
-        raise ValueError(f"out must be None or a contiguous {x.dtype} buffer of shape {shape}")
+    if out is not None and not (
+        isinstance(out, np.ndarray)
+        and out.shape == shape
+        and out.dtype == x.dtype
+        and out.flags.c_contiguous
+    ):
+        raise ValueError(
+            f"out must be None or a contiguous {x.dtype} buffer of shape {shape}"
+        )
     buf = np.empty(shape, dtype=x.dtype) if out is None else out
     return _patch_rows(x, R, S, 0, P, buf.reshape(-1))
 
@@ -149,75 +163,100 @@ def im2col(x, R, S, out=None):
 def col2im(cols, in_shape, R, S):
     """The adjoint of im2col (eq-fast-dx): add every entry of cols back onto its pixel.
 
-    cols (C R S, P Q N) -> maps (C, P', Q', N) with (P', Q') = in_shape[1:], N read from cols.
-    """
+    cols (C R S, P Q N) -> maps (C, P', Q', N) with (P', Q') = in_shape[1:], N read from
+    cols."""
     C, Pp, Qp = check_map_shape("in_shape", in_shape)
     R, S = check_size("R", R), check_size("S", S)
     if R > Pp or S > Qp:
-        raise ValueError(f"the kernel size R x S = {R}x{S} is larger than the maps of in_shape, {Pp}x{Qp}")
+        raise ValueError(
+            f"the kernel size R x S = {R}x{S} is larger than the maps of in_shape, "
+            f"{Pp}x{Qp}"
+        )
     P, Q = Pp - R + 1, Qp - S + 1
     cols = as_float_array("cols", cols, shape=(C * R * S, "P Q N"))
     if cols.shape[1] == 0 or cols.shape[1] % (P * Q):
-        raise ValueError(f"cols must have P Q N columns, a positive multiple of P Q = {P * Q}, "
-                         f"got {cols.shape[1]}")
+        raise ValueError(
+            f"cols must have P Q N columns, a positive multiple of P Q = {P * Q}, "
+            f"got {cols.shape[1]}"
+        )
     dx = np.zeros((C, Pp, Qp, cols.shape[1] // (P * Q)), dtype=cols.dtype)
     _add_patch_rows(cols, dx, R, S, 0, P)
     return dx
 
 
 def full_conv_sensitivity(delta, k):
-    """The input sensitivity as a full convolution (eq-fast-dx-full): one im2col, one product.
+    """The input sensitivity as a full convolution (eq-fast-dx-full): one im2col, one
+    product.
 
-    delta (C_out, P, Q, N), kernels k (C_in, C_out, R, S) with k[i, j] = k_ij (zero where
-    the connection table leaves a pair out) -> dE/dx (C_in, P + R - 1, Q + S - 1, N), equal
-    to col2im(K^T D) (eq-fast-dx) and to sum_j conv2(delta_j, rot180(k_ij), 'full') (U3.1e's
-    partner). The patch matrix is that of delta padded with R - 1 and S - 1 zeros.
-    """
+    delta (C_out, P, Q, N), kernels k (C_in, C_out, R, S) with k[i, j] = k_ij (zero
+    where the connection table leaves a pair out) -> dE/dx (C_in, P + R - 1, Q + S - 1,
+    N), equal to col2im(K^T D) (eq-fast-dx) and to sum_j conv2(delta_j, rot180(k_ij),
+    'full') (U3.1e's partner). The patch matrix is that of delta padded with R - 1 and S
+    - 1 zeros."""
     delta = as_float_array("delta", delta, shape=("C_out", "P", "Q", "N"))
     C_out, P, Q, N = delta.shape
     k = as_float_array("k", k, shape=("C_in", C_out, "R", "S"), dtype=delta.dtype)
     C_in, _, R, S = k.shape
     padded = np.zeros((C_out, P + 2 * (R - 1), Q + 2 * (S - 1), N), dtype=delta.dtype)
-    padded[:, R - 1:R - 1 + P, S - 1:S - 1 + Q] = delta
-    cols = im2col(padded, R, S)                     # (C_out R S, P' Q' N)
-    return (k.reshape(C_in, C_out * R * S) @ cols).reshape(C_in, P + R - 1, Q + S - 1, N)
+    padded[:, R - 1 : R - 1 + P, S - 1 : S - 1 + Q] = delta
+    cols = im2col(padded, R, S)  # (C_out R S, P' Q' N)
+    return (k.reshape(C_in, C_out * R * S) @ cols).reshape(
+        C_in, P + R - 1, Q + S - 1, N
+    )
 
 
 # -- book/04_fast.md, cell 16 ---------------------------------------------
 class FastConv:
-    """Convolution layer x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a), batched: U = K X~ + b.
+    """Convolution layer x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a), batched: U =
+    K X~ + b.
 
-    The interface, the parameters and their initialization are those of cnnlit.conv.Conv: k
-    (C_in, C_out, R, S) with k[i, j] = k_ij, b (C_out,); input x_prev (N, C_in, P', Q'); output
-    (N, C_out, P' - R + 1, Q' - S + 1); ``connections`` (C_in, C_out) bool (None: every pair).
-    forward: im2col and the matrix product (eq-fast-forward) for all patterns and map pairs,
-    over blocks of output rows whose patch matrix fits in ``block_bytes`` (cache blocking).
-    backward(dE_dx): delta = dE/dx * f'(u); dE/dk from D X~^T (eq-fast-dk, = U3.1e), dE/db
-    (U3.1d); returns dE/dx_prev = col2im(K^T D) (eq-fast-dx, = conv2(delta_j, rot180(k_ij),
-    'full') summed over j). Kernel slots of unconnected pairs are zero and get zero gradient.
-    Arrays are kept in the layout (C, H, W, N); the (N, C, H, W) arrays handed out are views.
-    forward and backward check their input; a FastNetwork checks its batch once and calls
-    _forward and _backward, which trust it.
-    """
+    The interface, the parameters and their initialization are those of
+    cnnlit.conv.Conv: k (C_in, C_out, R, S) with k[i, j] = k_ij, b (C_out,); input
+    x_prev (N, C_in, P', Q'); output (N, C_out, P' - R + 1, Q' - S + 1); ``connections``
+    (C_in, C_out) bool (None: every pair). forward: im2col and the matrix product
+    (eq-fast-forward) for all patterns and map pairs, over blocks of output rows whose
+    patch matrix fits in ``block_bytes`` (cache blocking). backward(dE_dx): delta =
+    dE/dx * f'(u); dE/dk from D X~^T (eq-fast-dk, = U3.1e), dE/db (U3.1d); returns
+    dE/dx_prev = col2im(K^T D) (eq-fast-dx, = conv2(delta_j, rot180(k_ij), 'full')
+    summed over j). Kernel slots of unconnected pairs are zero and get zero gradient.
+    Arrays are kept in the layout (C, H, W, N); the (N, C, H, W) arrays handed out are
+    views. forward and backward check their input; a FastNetwork checks its batch once
+    and calls _forward and _backward, which trust it."""
 
     # The largest patch-matrix block in bytes, or None for one block (the default, see
     # below); the benchmarks set 1 << 19, half a 1 MB L2 cache.
     block_bytes = None
 
-    def __init__(self, in_shape, n_out, kernel_size, activation="sigmoid", connections=None, *,
-                 rng=None, dtype=np.float64):
+    def __init__(
+        self,
+        in_shape,
+        n_out,
+        kernel_size,
+        activation="sigmoid",
+        connections=None,
+        *,
+        rng=None,
+        dtype=np.float64,
+    ):
         n_in, H, W = check_map_shape("in_shape", in_shape)
         self.n_in, self.n_out = n_in, check_size("n_out", n_out)
         R, S = kernel_shape(kernel_size)
         if R > H or S > W:
-            raise ValueError(f"kernel_size {(R, S)} is larger than the input maps {(H, W)} of "
-                             f"in_shape {tuple(in_shape)}")
+            raise ValueError(
+                f"kernel_size {(R, S)} is larger than the input maps {(H, W)} of "
+                f"in_shape {tuple(in_shape)}"
+            )
         self._table = connection_table(connections, n_in, self.n_out)
         self.act = get_activation(activation)
         dtype = check_dtype(dtype)
         # The same draws, in the same order, as Conv: one seed gives the same kernels.
-        self.k = glorot_uniform(n_in * R * S, self.n_out * R * S, (n_in, self.n_out, R, S),
-                                as_rng(rng), dtype)
+        self.k = glorot_uniform(
+            n_in * R * S,
+            self.n_out * R * S,
+            (n_in, self.n_out, R, S),
+            as_rng(rng),
+            dtype,
+        )
         self.k[~self._table] = 0.0
         self.b = np.zeros(self.n_out, dtype=dtype)
         self.params = {"k": self.k, "b": self.b}
@@ -228,38 +267,55 @@ class FastConv:
 
     @property
     def connections(self):
-        """The connection table in use, bool (C_in, C_out): True where i is in M_j (a copy)."""
+        """The connection table in use, bool (C_in, C_out): True where i is in M_j (a
+        copy)."""
         return self._table.copy()
 
     def _kernel_matrix(self):
-        """K (C_out, C_in R S) of eq-fast-kmat: row j holds rot180(k_ij) for i in M_j, else 0."""
-        k = np.where(self._table[:, :, None, None], self.k, 0.0).astype(self.k.dtype, copy=False)
-        return np.ascontiguousarray(k[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(self.n_out, -1)
+        """K (C_out, C_in R S) of eq-fast-kmat: row j holds rot180(k_ij) for i in M_j,
+        else 0."""
+        k = np.where(self._table[:, :, None, None], self.k, 0.0).astype(
+            self.k.dtype, copy=False
+        )
+        return np.ascontiguousarray(k[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(
+            self.n_out, -1
+        )
 
     def _blocks(self, N):
-        """Row blocks [p0, p1) of the output whose patch-matrix rows fit in block_bytes."""
-        (C_in, _, _), (_, P, Q), (R, S) = self.in_shape, self.out_shape, self.k.shape[2:]
-        row = max(1, C_in * R * S * Q * N * self.k.itemsize)       # N = 0: one empty block
-        rows = P if self.block_bytes is None else max(1, min(P, self.block_bytes // row))
+        """Row blocks [p0, p1) of the output whose patch-matrix rows fit in block_bytes.
+        """
+        (C_in, _, _), (_, P, Q), (R, S) = (
+            self.in_shape,
+            self.out_shape,
+            self.k.shape[2:],
+        )
+        row = max(1, C_in * R * S * Q * N * self.k.itemsize)  # N = 0: one empty block
+        rows = (
+            P if self.block_bytes is None else max(1, min(P, self.block_bytes // row))
+        )
         return [(p0, min(P, p0 + rows)) for p0 in range(0, P, rows)], rows
 
     def _buffer(self, name, size):
         buf = getattr(self, name)
         if buf is None or buf.size < size:
-            buf = np.empty(size, dtype=self.k.dtype)    # reused while it is large enough
+            buf = np.empty(size, dtype=self.k.dtype)  # reused while it is large enough
             setattr(self, name, buf)
         return buf
 
     @property
     def cols(self):
-        """X~ (C_in R S, P Q N) of the last forward pass (eq-fast-cols), rebuilt if it was blocked."""
+        """X~ (C_in R S, P Q N) of the last forward pass (eq-fast-cols), rebuilt if it
+        was blocked."""
         if self._cols is None:
             self._cols = im2col(self._x_in, *self.k.shape[2:])
         return self._cols
 
     def forward(self, x_prev):
-        """U3.1a as one matrix product (eq-fast-forward): (N, C_in, P', Q') -> (N, C_out, P, Q)."""
-        x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.k.dtype)
+        """U3.1a as one matrix product (eq-fast-forward): (N, C_in, P', Q') -> (N,
+        C_out, P, Q)."""
+        x_prev = as_float_array(
+            "x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.k.dtype
+        )
         return self._forward(x_prev)
 
     def _forward(self, x_prev):
@@ -273,8 +329,8 @@ class FastConv:
         u = np.empty((C_out, P * Q * N), dtype=self.k.dtype)
         QN = Q * N
         for p0, p1 in blocks:
-            cols = _patch_rows(x, R, S, p0, p1, buf)                 # eq-fast-cols, rows p0..p1
-            np.matmul(self.K, cols, out=u[:, p0 * QN:p1 * QN])      # eq-fast-forward
+            cols = _patch_rows(x, R, S, p0, p1, buf)  # eq-fast-cols, rows p0..p1
+            np.matmul(self.K, cols, out=u[:, p0 * QN : p1 * QN])  # eq-fast-forward
         self._x_in = x
         self._cols = cols if len(blocks) == 1 else None
         u += self.b[:, None]
@@ -282,16 +338,18 @@ class FastConv:
         return self.x
 
     def backward(self, dE_dx, *, input_grad=True):
-        """Fill grads and return dE/dx_prev (N, C_in, P', Q'); with input_grad=False, None."""
+        """Fill grads and return dE/dx_prev (N, C_in, P', Q'); with input_grad=False,
+        None."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape, dtype=self.k.dtype)
         return self._backward(dE_dx, input_grad=input_grad)
 
     def _backward(self, dE_dx, *, input_grad=True, owned=False):
-        """backward without the check; owned=True: dE_dx is a scratch array, overwritten by delta."""
+        """backward without the check; owned=True: dE_dx is a scratch array, overwritten
+        by delta."""
         delta = _times_derivative(self.act, _chwn(self.x), _chwn(dE_dx), inplace=owned)
-        delta = np.ascontiguousarray(delta)                           # (C_out, P, Q, N)
+        delta = np.ascontiguousarray(delta)  # (C_out, P, Q, N)
         self.delta = _nchw(delta)
         (C_in, Pp, Qp), (C_out, _, Q), N = self.in_shape, self.out_shape, delta.shape[3]
         R, S = self.k.shape[2:]
@@ -300,18 +358,32 @@ class FastConv:
         dK_T = np.zeros((C_in * R * S, C_out), dtype=self.k.dtype)
         dx = np.zeros((C_in, Pp, Qp, N), dtype=self.k.dtype) if input_grad else None
         for p0, p1 in blocks:
-            cols = self._cols if len(blocks) == 1 else _patch_rows(
-                self._x_in, R, S, p0, p1, self._buffer("_buf", C_in * R * S * rows * QN))
-            Db = D[:, p0 * QN:p1 * QN]
-            dK_T += cols @ Db.T                                       # (D X~^T)^T, eq-fast-dk
-            if input_grad:                                            # eq-fast-dx: col2im(K^T D)
-                Y = self._buffer("_ybuf", C_in * R * S * rows * QN)[:cols.size].reshape(cols.shape)
+            cols = (
+                self._cols
+                if len(blocks) == 1
+                else _patch_rows(
+                    self._x_in,
+                    R,
+                    S,
+                    p0,
+                    p1,
+                    self._buffer("_buf", C_in * R * S * rows * QN),
+                )
+            )
+            Db = D[:, p0 * QN : p1 * QN]
+            dK_T += cols @ Db.T  # (D X~^T)^T, eq-fast-dk
+            if input_grad:  # eq-fast-dx: col2im(K^T D)
+                Y = self._buffer("_ybuf", C_in * R * S * rows * QN)[
+                    : cols.size
+                ].reshape(cols.shape)
                 np.matmul(self.K.T, Db, out=Y)
                 _add_patch_rows(Y, dx, R, S, p0, p1)
         gk = self.grads["k"]
-        gk[...] = dK_T.reshape(C_in, R, S, C_out).transpose(0, 3, 1, 2)[:, :, ::-1, ::-1]
-        gk[~self._table] = 0.0                          # unconnected slots are not parameters
-        self.grads["b"][...] = D.sum(axis=1)            # U3.1d
+        gk[...] = dK_T.reshape(C_in, R, S, C_out).transpose(0, 3, 1, 2)[
+            :, :, ::-1, ::-1
+        ]
+        gk[~self._table] = 0.0  # unconnected slots are not parameters
+        self.grads["b"][...] = D.sum(axis=1)  # U3.1d
         return None if dx is None else _nchw(dx)
 
     def __repr__(self):
@@ -319,7 +391,8 @@ class FastConv:
         R, S = self.k.shape[2:]
         pairs = int(self._table.sum())
         which = "full connection" if pairs == c * j else f"{pairs} of {c * j} pairs"
-        return f"FastConv({c}x{H}x{W} -> {j}x{P}x{Q}, {R}x{S} kernels, {which}, {self.act!r})"
+        return (f"FastConv({c}x{H}x{W} -> {j}x{P}x{Q}, {R}x{S} kernels, {which}, "
+                f"{self.act!r})")
 
 
 # -- book/04_fast.md, cell 22 ---------------------------------------------
@@ -327,10 +400,10 @@ def _down(x, m):
     """down_blocks without the checks."""
     if m == 1:
         return x.copy()
-    y = x[:, :, 0::m] + x[:, :, 1::m]           # m column slices: (C, H, W/m, N)
+    y = x[:, :, 0::m] + x[:, :, 1::m]  # m column slices: (C, H, W/m, N)
     for s in range(2, m):
         y += x[:, :, s::m]
-    z = y[:, 0::m] + y[:, 1::m]                 # then m row slices of y: (C, H/m, W/m, N)
+    z = y[:, 0::m] + y[:, 1::m]  # then m row slices of y: (C, H/m, W/m, N)
     for r in range(2, m):
         z += y[:, r::m]
     return z
@@ -345,22 +418,26 @@ def _up(x, m):
 
 
 def down_blocks(x, m):
-    """down on maps laid out (C, H, W, N): the sum of each m x m block (U3.2a), separably.
+    """down on maps laid out (C, H, W, N): the sum of each m x m block (U3.2a),
+    separably.
 
     First the m strided column slices x[:, :, s::m] are added (C, H, W/m, N), then the m
-    strided row slices of that sum (C, H/m, W/m, N): 2 (m - 1) additions, the second half on
-    an array m times smaller, instead of the m^2 - 1 additions of the m^2 sub-grids.
-    """
+    strided row slices of that sum (C, H/m, W/m, N): 2 (m - 1) additions, the second
+    half on an array m times smaller, instead of the m^2 - 1 additions of the m^2
+    sub-grids."""
     m = check_block(m)
     x = as_float_array("x", x, shape=("C", "H", "W", "N"))
     if x.shape[1] % m or x.shape[2] % m:
-        raise ValueError(f"the map size {x.shape[1]}x{x.shape[2]} of x is not divisible by the "
-                         f"block size m={m}")
+        raise ValueError(
+            f"the map size {x.shape[1]}x{x.shape[2]} of x is not divisible by the "
+            f"block size m={m}"
+        )
     return _down(x, m)
 
 
 def up_blocks(x, m):
-    """up on maps laid out (C, h, w, N): x (x) 1_{m x m} (U3.1c), by broadcasting into a new array."""
+    """up on maps laid out (C, h, w, N): x (x) 1_{m x m} (U3.1c), by broadcasting into a
+    new array."""
     m = check_block(m)
     x = as_float_array("x", x, shape=("C", "h", "w", "N"))
     return _up(x, m)
@@ -369,21 +446,26 @@ def up_blocks(x, m):
 class FastSubsample(Subsample):
     """Sub-sampling layer x_j = f(beta_j down(x_prev_j) + b_j) (U3.2a), batched.
 
-    Its constructor, interface and parameters are inherited from cnnlit.subsample.Subsample;
-    only forward and backward are batched. in_shape (C, H, W) with H and W multiples of m;
-    trainable=True learns beta (C,) (started at 1/m^2) and b (C,), activation "sigmoid" by
-    default; trainable=False is mean pooling (beta = 1/m^2, b = 0, identity, no parameters).
-    backward(dE_dx) fills dE/db (U3.2c) and dE/dbeta (U3.2e) and returns beta up(delta)
-    (N, C, H, W). forward and backward check their input; _forward and _backward trust it.
-    """
+    Its constructor, interface and parameters are inherited from
+    cnnlit.subsample.Subsample; only forward and backward are batched. in_shape (C, H,
+    W) with H and W multiples of m; trainable=True learns beta (C,) (started at 1/m^2)
+    and b (C,), activation "sigmoid" by default; trainable=False is mean pooling (beta =
+    1/m^2, b = 0, identity, no parameters). backward(dE_dx) fills dE/db (U3.2c) and
+    dE/dbeta (U3.2e) and returns beta up(delta) (N, C, H, W). forward and backward check
+    their input; _forward and _backward trust it."""
 
     def forward(self, x_prev):
-        """U3.2a on every map at once (down_blocks, U3.2d): (N, C, H, W) -> (N, C, H/m, W/m)."""
-        x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.dtype)
+        """U3.2a on every map at once (down_blocks, U3.2d): (N, C, H, W) -> (N, C, H/m,
+        W/m)."""
+        x_prev = as_float_array(
+            "x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.dtype
+        )
         return self._forward(x_prev)
 
     def _forward(self, x_prev):
-        d = _down(_chwn(x_prev.astype(self.dtype, copy=False)), self.m)   # U3.2d, (C, h, w, N)
+        d = _down(
+            _chwn(x_prev.astype(self.dtype, copy=False)), self.m
+        )  # U3.2d, (C, h, w, N)
         if self.trainable:
             self.d = d
             u = d * self.beta[:, None, None, None]
@@ -395,7 +477,8 @@ class FastSubsample(Subsample):
         return self.x
 
     def backward(self, dE_dx, *, input_grad=True):
-        """Fill grads and return dE/dx_prev (N, C, H, W); with input_grad=False, return None."""
+        """Fill grads and return dE/dx_prev (N, C, H, W); with input_grad=False, return
+        None."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape, dtype=self.dtype)
@@ -403,10 +486,10 @@ class FastSubsample(Subsample):
 
     def _backward(self, dE_dx, *, input_grad=True, owned=False):
         delta = _times_derivative(self.act, _chwn(self.x), _chwn(dE_dx), inplace=owned)
-        self.delta = _nchw(delta)                                   # (C, h, w, N) underneath
+        self.delta = _nchw(delta)  # (C, h, w, N) underneath
         if self.trainable:
-            self.grads["b"][...] = delta.sum(axis=(1, 2, 3))                          # U3.2c
-            self.grads["beta"][...] = np.einsum("chwn,chwn->c", delta, self.d)       # U3.2e
+            self.grads["b"][...] = delta.sum(axis=(1, 2, 3))  # U3.2c
+            self.grads["beta"][...] = np.einsum("chwn,chwn->c", delta, self.d)  # U3.2e
         if not input_grad:
             return None
         if self.trainable:
@@ -417,20 +500,23 @@ class FastSubsample(Subsample):
 
     def __repr__(self):
         kind = "trainable" if self.trainable else "mean pooling"
-        return f"FastSubsample({self.in_shape} -> {self.out_shape}, m={self.m}, {kind}, {self.act!r})"
+        return (f"FastSubsample({self.in_shape} -> {self.out_shape}, m={self.m}, "
+                f"{kind}, {self.act!r})")
 
 
 # -- book/04_fast.md, cell 24 ---------------------------------------------
 class FastDense(Dense):
     """cnnlit.dense.Dense (N2), already batched, with the activation computed in place.
 
-    backward(dE_dx, input_grad=True) returns dE/dx_prev (N, n_in), or None with input_grad=False.
-    forward and backward check their input; _forward and _backward trust it.
-    """
+    backward(dE_dx, input_grad=True) returns dE/dx_prev (N, n_in), or None with
+    input_grad=False. forward and backward check their input; _forward and _backward
+    trust it."""
 
     def forward(self, x_prev):
         """x = f(W x_prev + b) (N2): x_prev (N, n_in) -> x (N, n_out)."""
-        x_prev = as_float_array("x_prev", x_prev, shape=("N", self.n_in), dtype=self.W.dtype)
+        x_prev = as_float_array(
+            "x_prev", x_prev, shape=("N", self.n_in), dtype=self.W.dtype
+        )
         return self._forward(x_prev)
 
     def _forward(self, x_prev):
@@ -441,7 +527,8 @@ class FastDense(Dense):
         return self.x
 
     def backward(self, dE_dx, *, input_grad=True):
-        """delta = dE/dx * f'(u) (N4); fills grads (N5 corrected, N3); returns dE/dx_prev or None."""
+        """delta = dE/dx * f'(u) (N4); fills grads (N5 corrected, N3); returns
+        dE/dx_prev or None."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape, dtype=self.W.dtype)
@@ -449,26 +536,45 @@ class FastDense(Dense):
 
     def _backward(self, dE_dx, *, input_grad=True, owned=False):
         self.delta = _times_derivative(self.act, self.x, dE_dx, inplace=owned)
-        np.matmul(self.delta.T, self.x_prev, out=self.grads["W"])     # N5 corrected
-        self.grads["b"][...] = self.delta.sum(axis=0)                  # N3
+        np.matmul(self.delta.T, self.x_prev, out=self.grads["W"])  # N5 corrected
+        self.grads["b"][...] = self.delta.sum(axis=0)  # N3
         return self.delta @ self.W if input_grad else None
 
 
 _FAST_LAYERS = (FastConv, FastSubsample, FastDense)
+_BLAS = []  # threadpoolctl's controller, made at first use
+
+
+def _blas_threads(n):
+    """A context that holds BLAS to n threads (threadpoolctl's, when it is installed).
+    """
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS.append(ThreadpoolController())
+        except ImportError:
+            _BLAS.append(None)
+    if _BLAS[0] is None:
+        return contextlib.nullcontext()
+    return _BLAS[0].limit(limits=n, user_api="blas")
 
 
 class FastNetwork(Network):
     """cnnlit.dense.Network (the model contract) for fast layers.
 
-    forward, predict, loss and gradients check the batch X once, at the edge, and then run
-    the fast layers' unchecked _forward and _backward (other layers run their checked
-    methods); their public forward and backward still check. gradients(X, T) skips the input
-    sensitivity of the lowest layer, which no parameter needs, and lets each layer overwrite
-    the sensitivity it receives, an array no one else holds; backward(dE_dy) still returns
-    dE/dX and leaves dE_dy alone. predict(X) runs through slices of ``predict_batch``
-    patterns, so that the patch matrices of a large X never have to fit in memory at once.
-    loss(X, T) is the mean over the batch of E^n (N1), as in Network; X (N, ...), T (N, c).
-    """
+    forward, predict, loss and gradients check the batch X once, at the edge, and then
+    run the fast layers' unchecked _forward and _backward (other layers run their
+    checked methods); their public forward and backward still check. gradients(X, T)
+    skips the input sensitivity of the lowest layer, which no parameter needs, and lets
+    each layer overwrite the sensitivity it receives, an array no one else holds;
+    backward(dE_dy) still returns dE/dX and leaves dE_dy alone. predict(X) runs through
+    slices of ``predict_batch`` patterns, so that the patch matrices of a large X never
+    have to fit in memory at once. loss(X, T) is the mean over the batch of E^n (N1), as
+    in Network; X (N, ...), T (N, c). threads = k > 1 (default 1) makes gradients(X, T)
+    split a batch of at least 2k patterns into k slices, computed at once by k threads
+    on copies of the layers that share the parameters: equal to the one-piece gradients
+    to rounding, the same from run to run."""
 
     predict_batch = 250
 
@@ -478,7 +584,11 @@ class FastNetwork(Network):
     def _forward_checked(self, X):
         x = X
         for layer in self.layers:
-            x = layer._forward(x) if isinstance(layer, _FAST_LAYERS) else layer.forward(x)
+            x = (
+                layer._forward(x)
+                if isinstance(layer, _FAST_LAYERS)
+                else layer.forward(x)
+            )
         return x
 
     def forward(self, X):
@@ -491,7 +601,9 @@ class FastNetwork(Network):
         size = self.predict_batch
         if len(X) <= size:
             return self._forward_checked(X)
-        return np.concatenate([self._forward_checked(X[i:i + size]) for i in range(0, len(X), size)])
+        return np.concatenate(
+            [self._forward_checked(X[i : i + size]) for i in range(0, len(X), size)]
+        )
 
     def _backward_checked(self, g, input_grad, owned):
         for i in range(len(self.layers) - 1, -1, -1):
@@ -503,44 +615,173 @@ class FastNetwork(Network):
         return g
 
     def backward(self, dE_dy, *, input_grad=True):
-        """Back-propagation (N4) of dE/dy (N, c) down the layers: fills their grads, returns dE/dX."""
+        """Back-propagation (N4) of dE/dy (N, c) down the layers: fills their grads,
+        returns dE/dX."""
         g = as_float_array("dE_dy", dE_dy)
         return self._backward_checked(g, input_grad, owned=False)
 
     def gradients(self, X, T):
-        y = self._forward_checked(self._check_batch(X))
+        X = self._check_batch(X)
+        if self.threads > 1 and len(X) >= 2 * self.threads:
+            return self._gradients_threaded(X, T)
+        y = self._forward_checked(X)
         T = self._targets(T, y)
         self._backward_checked(self.loss_fn.grad(y, T) / y.shape[0], False, owned=True)
         return {name: g.copy() for name, g in self._grad_arrays.items()}
 
+    # Slices of the batch computed at once by gradients(): 1 (the default) runs the
+    # batch in one piece; k > 1 splits it into k slices, one per thread (section 4.4).
+    threads = 1
 
-def _fast_two_stage(input_size, maps, kernel_size, m, n_classes, activation, trainable, connections, rng, dtype):
+    def _replica(self):
+        """A network of copies of the layers that share the parameter arrays, with their
+        own gradient arrays and buffers: one per extra thread."""
+        layers = []
+        for layer in self.layers:
+            twin = copy.copy(layer)
+            twin.grads = {name: np.zeros_like(g) for name, g in layer.grads.items()}
+            if isinstance(layer, FastConv):
+                twin._buf = twin._ybuf = twin._cols = None
+            layers.append(twin)
+        twin = copy.copy(self)
+        twin.layers, twin._grad_arrays = layers, {}
+        for layer, (_, ell) in zip(layers, self.names, strict=True):
+            for key, g in layer.grads.items():
+                twin._grad_arrays[f"{key}{ell}"] = g
+        return twin
+
+    def __getstate__(self):  # copies and pickles leave the thread pool behind
+        state = self.__dict__.copy()
+        state.pop("_pool_state", None)
+        return state
+
+    def _gradients_threaded(self, X, T):
+        """gradients(X, T) over self.threads contiguous slices of the batch: the calling
+        thread runs the first, a pool of threads the others, each on its own replica of
+        the layers (NumPy releases the GIL in its loops and in BLAS), with BLAS held to
+        one thread meanwhile. The slices' gradients, each already divided by the whole
+        batch's N, are added in slice order: the same sum from run to run, equal to the
+        one-piece gradients to rounding."""
+        k, N = self.threads, len(X)
+        dtype = next(iter(self._params.values())).dtype
+        T = self._targets(T, np.empty((N,) + tuple(self.layers[-1].out_shape), dtype))
+        state = getattr(self, "_pool_state", None)
+        if state is None or state[0] != k:
+            if state is not None:
+                state[1].shutdown(wait=False)
+            replicas = [self] + [self._replica() for _ in range(k - 1)]
+            state = self._pool_state = (k, ThreadPoolExecutor(k - 1), replicas)
+        _, pool, nets = state
+        edges = np.linspace(0, N, k + 1).astype(int)
+
+        def run(i):
+            a, b = edges[i], edges[i + 1]
+            y = nets[i]._forward_checked(X[a:b])
+            g = nets[i].loss_fn.grad(y, T[a:b]) / N
+            nets[i]._backward_checked(g, False, owned=True)
+
+        with _blas_threads(1):
+            others = [pool.submit(run, i) for i in range(1, k)]
+            run(0)
+            for f in others:
+                f.result()
+        grads = {name: g.copy() for name, g in self._grad_arrays.items()}
+        for net in nets[1:]:
+            for name, g in grads.items():
+                g += net._grad_arrays[name]
+        return grads
+
+
+def _fast_two_stage(
+    input_size,
+    maps,
+    kernel_size,
+    m,
+    n_classes,
+    activation,
+    trainable,
+    connections,
+    rng,
+    dtype,
+):
     maps, m = check_two_stage(input_size, maps, kernel_size, m, n_classes)
     rng = as_rng(rng)
-    c1 = FastConv((1, input_size, input_size), maps[0], kernel_size, activation, rng=rng, dtype=dtype)
-    s1 = FastSubsample(c1.out_shape, m, activation if trainable else None, trainable, dtype=dtype)
-    c2 = FastConv(s1.out_shape, maps[1], kernel_size, activation, connections, rng=rng, dtype=dtype)
-    s2 = FastSubsample(c2.out_shape, m, activation if trainable else None, trainable, dtype=dtype)
+    c1 = FastConv(
+        (1, input_size, input_size),
+        maps[0],
+        kernel_size,
+        activation,
+        rng=rng,
+        dtype=dtype,
+    )
+    s1 = FastSubsample(
+        c1.out_shape, m, activation if trainable else None, trainable, dtype=dtype
+    )
+    c2 = FastConv(
+        s1.out_shape,
+        maps[1],
+        kernel_size,
+        activation,
+        connections,
+        rng=rng,
+        dtype=dtype,
+    )
+    s2 = FastSubsample(
+        c2.out_shape, m, activation if trainable else None, trainable, dtype=dtype
+    )
     flat = Flatten(s2.out_shape)
     out = FastDense(flat.out_shape[0], n_classes, activation, rng=rng, dtype=dtype)
     return FastNetwork([c1, s1, c2, s2, flat, out])
 
-def fast_toolbox_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, rng=None, dtype=np.float64):
-    """toolbox_cnn built from the fast layers: the same parameters k2, b2, k4, b4, W6, b6, drawn
-    in the same order, so that one seed gives the same function. dtype float64 or float32.
 
-    Layers: FastConv (U3.1a), mean pooling (U3.2a with beta = 1/m^2, b = 0, f(u) = u), FastDense (N2).
-    Input (N, 1, input_size, input_size), outputs (N, n_classes).
-    """
-    return _fast_two_stage(input_size, maps, kernel_size, m, n_classes, "sigmoid", False, None, rng, dtype)
+def fast_toolbox_cnn(
+    *,
+    input_size=28,
+    maps=(6, 12),
+    kernel_size=5,
+    m=2,
+    n_classes=10,
+    rng=None,
+    dtype=np.float64,
+):
+    """toolbox_cnn built from the fast layers: the same parameters k2, b2, k4, b4, W6,
+    b6, drawn in the same order, so that one seed gives the same function. dtype float64
+    or float32.
+
+    Layers: FastConv (U3.1a), mean pooling (U3.2a with beta = 1/m^2, b = 0, f(u) = u),
+    FastDense (N2). Input (N, 1, input_size, input_size), outputs (N, n_classes)."""
+    return _fast_two_stage(
+        input_size, maps, kernel_size, m, n_classes, "sigmoid", False, None, rng, dtype
+    )
 
 
-def fast_paper_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, activation="sigmoid",
-                   connections=None, rng=None, dtype=np.float64):
-    """paper_cnn built from the fast layers (trainable sub-sampling, optional connection table for
-    the second convolution layer): parameters k2, b2, beta3, b3, k4, b4, beta5, b5, W6, b6.
+def fast_paper_cnn(
+    *,
+    input_size=28,
+    maps=(6, 12),
+    kernel_size=5,
+    m=2,
+    n_classes=10,
+    activation="sigmoid",
+    connections=None,
+    rng=None,
+    dtype=np.float64,
+):
+    """paper_cnn built from the fast layers (trainable sub-sampling, optional connection
+    table for the second convolution layer): parameters k2, b2, beta3, b3, k4, b4,
+    beta5, b5, W6, b6.
 
-    Layers: FastConv (U3.1a), FastSubsample (U3.2a), FastDense (N2).
-    Input (N, 1, input_size, input_size), outputs (N, n_classes).
-    """
-    return _fast_two_stage(input_size, maps, kernel_size, m, n_classes, activation, True, connections, rng, dtype)
+    Layers: FastConv (U3.1a), FastSubsample (U3.2a), FastDense (N2). Input (N, 1,
+    input_size, input_size), outputs (N, n_classes)."""
+    return _fast_two_stage(
+        input_size,
+        maps,
+        kernel_size,
+        m,
+        n_classes,
+        activation,
+        True,
+        connections,
+        rng,
+        dtype,
+    )

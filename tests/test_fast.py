@@ -178,3 +178,27 @@ def test_loss_and_predict_of_a_large_batch_run_in_slices():
     y = net.forward(X)
     direct = float(np.mean(net.loss_fn.per_pattern(y, T)))
     assert abs(net.loss(X, T) - direct) <= 1e-6 * abs(direct)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-13), (np.float32, 1e-5)])
+def test_gradients_over_two_threads_equal_one_piece_and_repeat(dtype, tol):
+    """threads = 2: the sum of two slices' gradients equals the one-piece gradients to
+    rounding, gives the same bits on a second call, and trains the shared parameters."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(size=(9, 1, 14, 14)).astype(dtype)   # odd N: unequal slices
+    T = one_hot(rng.integers(0, 4, size=9), 4, dtype=dtype)
+    build = dict(input_size=14, kernel_size=3, maps=(3, 4), n_classes=4, rng=0, dtype=dtype)
+    one, two = fast_paper_cnn(**build), fast_paper_cnn(**build)
+    two.threads = 2
+    g1, g2, again = one.gradients(X, T), two.gradients(X, T), two.gradients(X, T)
+    assert list(g1) == list(g2)
+    for k in g1:
+        assert g2[k].dtype == dtype and np.array_equal(g2[k], again[k])
+        assert np.abs(g2[k] - g1[k]).max() <= tol * np.abs(g1[k]).max(), k
+    for net, g in ((one, g1), (two, g2)):
+        for k, p in net.params.items():
+            p -= 0.5 * g[k]
+    g1, g2 = one.gradients(X, T), two.gradients(X, T)    # the replicas see the update
+    for k in g1:
+        assert np.abs(g2[k] - g1[k]).max() <= tol * np.abs(g1[k]).max(), k
+    assert two.gradients(X[:3], T[:3]).keys() == g1.keys()    # N < 2k: one piece
