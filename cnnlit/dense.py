@@ -38,38 +38,51 @@ from cnnlit.checks import (
 
 # -- book/01_fully_connected.md, cell 6 ----------------------------------
 def _real(name, a):
-    """``a`` as an array of real numbers (ints or floats), or a TypeError naming ``name``."""
+    """``a`` as an array of real numbers (ints or floats), or a TypeError naming
+    ``name``."""
     try:
         arr = np.asarray(a)
     except ValueError as exc:  # a ragged list
-        raise TypeError(f"{name} must be an array of real numbers, got {type(a).__name__}: {exc}") from None
+        raise TypeError(
+            f"{name} must be an array of real numbers, got {type(a).__name__}: {exc}"
+        ) from None
     if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+        raise TypeError(
+            f"{name} must be an array of real numbers, got dtype {arr.dtype}"
+        )
     return arr
 
 
 class Sigmoid:
     """Logistic unit f(u) = 1 / (1 + exp(-beta u)) (§2.1); f'(u) = beta x (1 - x).
 
-    f(u) is eq-logistic and df(x) eq-logistic-deriv; both act entry by entry, any shape (...) -> the same shape.
+    f(u) is eq-logistic and df(x) eq-logistic-deriv; both act entry by entry, any shape
+    (...) -> the same shape.
     """
 
     name = "sigmoid"
     off = 0.0  # the "off" target for one-of-c codes
 
     def __init__(self, beta=1.0):
-        if not (isinstance(beta, numbers.Real) and not isinstance(beta, bool) and np.isfinite(beta) and beta > 0):
+        if not (
+            isinstance(beta, numbers.Real)
+            and not isinstance(beta, bool)
+            and np.isfinite(beta)
+            and beta > 0
+        ):
             raise ValueError(f"beta must be a positive finite number, got {beta!r}")
         self.beta = float(beta)
 
     def f(self, u):
-        """f(u) = 1 / (1 + exp(-beta u)) (eq-logistic), entry by entry: any shape (...)."""
+        """f(u) = 1 / (1 + exp(-beta u)) (eq-logistic), entry by entry: any shape
+        (...)."""
         u = _real("u", u)
         # 1 / (1 + e^{-z}) == (1 + tanh(z / 2)) / 2, which cannot overflow.
         return 0.5 * (1.0 + np.tanh(0.5 * self.beta * u))
 
     def df(self, x):
-        """f'(u) = beta x (1 - x), written in terms of the output x = f(u) (eq-logistic-deriv)."""
+        """f'(u) = beta x (1 - x), written in terms of the output x = f(u)
+        (eq-logistic-deriv)."""
         x = _real("x", x)
         return self.beta * x * (1.0 - x)
 
@@ -80,7 +93,8 @@ class Sigmoid:
 class ScaledTanh:
     """Scaled hyperbolic tangent f(u) = a tanh(b u) (§2.1); f'(u) = (b / a)(a^2 - x^2).
 
-    df(x) is eq-tanh-deriv; f and df act entry by entry, any shape (...) -> the same shape.
+    df(x) is eq-tanh-deriv; f and df act entry by entry, any shape (...) -> the same
+    shape.
     """
 
     name = "tanh"
@@ -88,7 +102,12 @@ class ScaledTanh:
 
     def __init__(self, a=1.7159, b=2.0 / 3.0):
         for label, v in (("a", a), ("b", b)):
-            if not (isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) and v > 0):
+            if not (
+                isinstance(v, numbers.Real)
+                and not isinstance(v, bool)
+                and np.isfinite(v)
+                and v > 0
+            ):
                 raise ValueError(f"{label} must be a positive finite number, got {v!r}")
         self.a, self.b = float(a), float(b)
 
@@ -98,7 +117,8 @@ class ScaledTanh:
         return self.a * np.tanh(self.b * u)
 
     def df(self, x):
-        """f'(u) = (b / a)(a^2 - x^2), written in terms of the output x = f(u) (eq-tanh-deriv)."""
+        """f'(u) = (b / a)(a^2 - x^2), written in terms of the output x = f(u)
+        (eq-tanh-deriv)."""
         x = _real("x", x)
         return (self.b / self.a) * (self.a * self.a - x * x)
 
@@ -137,19 +157,25 @@ def get_activation(activation):
     """
     if isinstance(activation, str):
         if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
+            )
         return ACTIVATIONS[activation]()
     check_instance("activation", activation, "Sigmoid() or 'sigmoid'")
     if hasattr(activation, "f") and hasattr(activation, "df"):
         return activation
-    raise TypeError(f"activation must be a name or an object with f and df methods, got {type(activation).__name__}")
+    raise TypeError(
+        "activation must be a name or an object with f and df methods, got "
+        f"{type(activation).__name__}"
+    )
 
 
 # -- book/01_fully_connected.md, cell 12 ----------------------------------
 class SquaredError:
     """The squared error of one pattern, E^n = 1/2 ||t^n - y^n||^2 (N1).
 
-    per_pattern(y, t): y and t (N, c) -> E^n (N,); grad(y, t): dE^n/dy^n = y - t (eq-de-dy), (N, c).
+    per_pattern(y, t): y and t (N, c) -> E^n (N,); grad(y, t): dE^n/dy^n = y - t
+    (eq-de-dy), (N, c).
     """
 
     name = "squared"
@@ -166,7 +192,8 @@ class SquaredError:
 
     @staticmethod
     def _check(y, t):
-        """y and t as float arrays of one shape (N, c): no broadcasting of a (c,) or (N, 1) t."""
+        """y and t as float arrays of one shape (N, c): no broadcasting of a (c,) or (N,
+        1) t."""
         y = as_float_array("y", y, shape=("N", "c"))
         t = as_float_array("t", t, shape=y.shape)
         return y, t
@@ -177,7 +204,8 @@ class SquaredError:
 
 # -- book/01_fully_connected.md, cell 14 ----------------------------------
 def glorot_uniform(fan_in, fan_out, shape, rng, dtype=np.float64):
-    """Weights uniform on +-sqrt(6 / (fan_in + fan_out)), the initialization DeepLearnToolbox uses.
+    """Weights uniform on +-sqrt(6 / (fan_in + fan_out)), the initialization
+    DeepLearnToolbox uses.
 
     Returns an array of shape ``shape``, such as (n_out, n_in) for a Dense layer's W.
     Formula: none (an initialization).
@@ -186,8 +214,13 @@ def glorot_uniform(fan_in, fan_out, shape, rng, dtype=np.float64):
     dtype = check_dtype(dtype)  # an integer dtype would round every weight to 0
     if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (shape,)
-    if not (isinstance(shape, (tuple, list))
-            and all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in shape)):
+    if not (
+        isinstance(shape, (tuple, list))
+        and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1
+            for s in shape
+        )
+    ):
         raise ValueError(f"shape must be a tuple of positive ints, got {shape!r}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
@@ -206,14 +239,18 @@ class Dense:
     dE/dx_prev = delta W (N, n_in) for the layer below.
     """
 
-    def __init__(self, n_in, n_out, activation="sigmoid", *, rng=None, dtype=np.float64):
+    def __init__(
+        self, n_in, n_out, activation="sigmoid", *, rng=None, dtype=np.float64
+    ):
         self.n_in = check_size("n_in", n_in)
         self.n_out = check_size("n_out", n_out)
         self.act = get_activation(activation)
         dtype = check_dtype(dtype)
         check_memory("n_in x n_out", self.n_in * self.n_out, dtype)
         rng = as_rng(rng)
-        self.W = glorot_uniform(self.n_in, self.n_out, (self.n_out, self.n_in), rng, dtype)
+        self.W = glorot_uniform(
+            self.n_in, self.n_out, (self.n_out, self.n_in), rng, dtype
+        )
         self.b = np.zeros(self.n_out, dtype=dtype)
         self.params = ParamDict(W=self.W, b=self.b)
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
@@ -227,22 +264,26 @@ class Dense:
         return (self.n_out,)
 
     def forward(self, x_prev):
-        """x = f(W x_prev + b) (N2), one pattern per row: x_prev (N, n_in) -> x (N, n_out)."""
-        x_prev = as_float_array("x_prev", x_prev, shape=("N", self.n_in), dtype=self.W.dtype)
+        """x = f(W x_prev + b) (N2), one pattern per row: x_prev (N, n_in) -> x (N,
+        n_out)."""
+        x_prev = as_float_array(
+            "x_prev", x_prev, shape=("N", self.n_in), dtype=self.W.dtype
+        )
         self.x_prev = x_prev
-        self.u = x_prev @ self.W.T + self.b          # N2, one pattern per row
+        self.u = x_prev @ self.W.T + self.b  # N2, one pattern per row
         self.x = self.act.f(self.u)
         return self.x
 
     def backward(self, dE_dx):
-        """delta = dE/dx * f'(u) (N4, U2.2a); fills grads (N5 corrected, N3); dE/dx (N, n_out) -> dE/dx_prev (N, n_in)."""
+        """delta = dE/dx * f'(u) (N4, U2.2a); fills grads (N5 corrected, N3); dE/dx (N,
+        n_out) -> dE/dx_prev (N, n_in)."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)  # the output's shape
-        self.delta = dE_dx * self.act.df(self.x)     # N4 / U2.2a: times f'(u)
+        self.delta = dE_dx * self.act.df(self.x)  # N4 / U2.2a: times f'(u)
         self.grads["W"][...] = self.delta.T @ self.x_prev  # N5 corrected: delta x^T
-        self.grads["b"][...] = self.delta.sum(axis=0)      # N3
-        return self.delta @ self.W                   # (W^T delta)^T for the layer below
+        self.grads["b"][...] = self.delta.sum(axis=0)  # N3
+        return self.delta @ self.W  # (W^T delta)^T for the layer below
 
     def __repr__(self):
         return f"Dense({self.n_in} -> {self.n_out}, {self.act!r})"
@@ -250,26 +291,34 @@ class Dense:
 
 # -- book/01_fully_connected.md, cell 18 ----------------------------------
 class Network:
-    """A stack of layers that implements the model contract (params, loss, gradients, predict).
+    """A stack of layers that implements the model contract (params, loss, gradients,
+    predict).
 
     Layers are numbered as in the paper: layer 1 is the input, so the first layer given
-    here is layer 2 and its parameter ``W`` is exposed as ``params["W2"]``. A layer whose
-    ``numbered`` attribute is False (a reshape, say) gets no number of its own.
-    loss(X, T) is the mean over the batch of E^n (N1), E^N / N (U2.1a); gradients(X, T) starts from the loss's dE/dy
-    (y - t for the squared error, eq-de-dy) and back-propagates it down the layers (N4).
-    Shapes: X (N, ...) with ... the first layer's in_shape; T and predict(X) (N, c).
+    here is layer 2 and its parameter ``W`` is exposed as ``params["W2"]``. A layer
+    whose ``numbered`` attribute is False (a reshape, say) gets no number of its own.
+    loss(X, T) is the mean over the batch of E^n (N1), E^N / N (U2.1a); gradients(X, T)
+    starts from the loss's dE/dy (y - t for the squared error, eq-de-dy) and
+    back-propagates it down the layers (N4). Shapes: X (N, ...) with ... the first
+    layer's in_shape; T and predict(X) (N, c).
     """
 
     def __init__(self, layers, loss=None):
         if not isinstance(layers, (list, tuple)):
-            raise TypeError(f"layers must be a list of layers, got {type(layers).__name__}")
+            raise TypeError(
+                f"layers must be a list of layers, got {type(layers).__name__}"
+            )
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("layers must contain at least one layer")
         check_instance("loss", loss, "SquaredError()")
-        if loss is not None and not (callable(getattr(loss, "per_pattern", None)) and callable(getattr(loss, "grad", None))):
+        if loss is not None and not (
+            callable(getattr(loss, "per_pattern", None))
+            and callable(getattr(loss, "grad", None))
+        ):
             raise TypeError(
-                f"loss must be a loss object with per_pattern and grad methods, such as SquaredError(), got {loss!r}"
+                "loss must be a loss object with per_pattern and grad methods, such "
+                f"as SquaredError(), got {loss!r}"
             )
         self.loss_fn = loss if loss is not None else SquaredError()
         self._params = ParamDict()
@@ -281,17 +330,26 @@ class Network:
             check_instance(f"layers[{i}]", layer, "Dense(4, 3)")
             for attr in ("forward", "backward", "params", "grads"):
                 if not hasattr(layer, attr):
-                    raise TypeError(f"layers[{i}] ({type(layer).__name__}) has no {attr!r}; it is not a layer")
+                    raise TypeError(
+                        f"layers[{i}] ({type(layer).__name__}) has no {attr!r}; it is "
+                        "not a layer"
+                    )
             if first.setdefault(id(layer), i) != i:
-                raise ValueError(f"layers[{i}] is the same object as layers[{first[id(layer)]}] ({layer!r}); a layer "
-                                 "keeps its inputs for the backward pass, so it can sit in one place only: "
-                                 "build a new layer for each place")
+                raise ValueError(
+                    f"layers[{i}] is the same object as layers[{first[id(layer)]}] "
+                    f"({layer!r}); a layer "
+                    "keeps its inputs for the backward pass, so it can sit in one "
+                    "place only: "
+                    "build a new layer for each place"
+                )
             if i > 0:
                 prev = self.layers[i - 1]
                 if getattr(prev, "out_shape", None) != getattr(layer, "in_shape", None):
                     raise ValueError(
-                        f"layers[{i}] ({layer!r}) expects input of shape {getattr(layer, 'in_shape', '?')} but "
-                        f"layers[{i - 1}] ({prev!r}) produces {getattr(prev, 'out_shape', '?')}"
+                        f"layers[{i}] ({layer!r}) expects input of shape "
+                        f"{getattr(layer, 'in_shape', '?')} but "
+                        f"layers[{i - 1}] ({prev!r}) produces "
+                        f"{getattr(prev, 'out_shape', '?')}"
                     )
             if getattr(layer, "numbered", True):
                 ell += 1
@@ -305,11 +363,15 @@ class Network:
         return self._params
 
     @params.setter
-    def params(self, saved):  # net.params = saved restores the values, it does not rebind
+    def params(self, saved):
+        # net.params = saved restores the values, it does not rebind
         if saved is not self._params:
             if not isinstance(saved, dict) or set(saved) != set(self._params):
-                raise KeyError(f"params can only be given every parameter {sorted(self._params)}, "
-                               f"got {sorted(saved) if isinstance(saved, dict) else type(saved).__name__}")
+                got = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+                raise KeyError(
+                    f"params can only be given every parameter {sorted(self._params)}, "
+                    f"got {got}"
+                )
             self._params.update(saved)
 
     @property
@@ -335,11 +397,15 @@ class Network:
 
     def _targets(self, T, y):
         if y.shape[0] == 0:
-            raise ValueError("X must hold at least one pattern: the loss is a mean over the batch, and N = 0")
+            raise ValueError(
+                "X must hold at least one pattern: the loss is a mean over the batch, "
+                "and N = 0"
+            )
         T = as_float_array("T", T, dtype=y.dtype)
         if T.shape != y.shape:
             raise ValueError(
-                f"T must have shape (N, c) = {y.shape} to match the network's outputs, got {T.shape}"
+                f"T must have shape (N, c) = {y.shape} to match the network's "
+                f"outputs, got {T.shape}"
             )
         return T
 
@@ -350,14 +416,16 @@ class Network:
         return float(np.mean(self.loss_fn.per_pattern(y, T)))
 
     def backward(self, dE_dy):
-        """Back-propagation (N4) of dE/dy (N, c) down the layers: fills their grads, returns dE/dX (N, ...)."""
+        """Back-propagation (N4) of dE/dy (N, c) down the layers: fills their grads,
+        returns dE/dX (N, ...)."""
         g = as_float_array("dE_dy", dE_dy)
         for layer in reversed(self.layers):
             g = layer.backward(g)
         return g
 
     def gradients(self, X, T):
-        """The exact gradient of ``loss(X, T)``: a dict with the keys and shapes of ``params``."""
+        """The exact gradient of ``loss(X, T)``: a dict with the keys and shapes of
+        ``params``."""
         y = self.forward(X)
         T = self._targets(T, y)
         self.backward(self.loss_fn.grad(y, T) / y.shape[0])  # 1/N: the loss is a mean
@@ -372,23 +440,30 @@ class Network:
 def gradient_step(params, grads, eta):
     """Gradient descent, in place: Delta w = -eta dE/dw (N6).
 
-    ``eta`` is a positive float for every weight, or a dict that gives each parameter name
-    a float or an array of that parameter's shape (a rate per weight, eta_ij).
-    A dict must give a rate for every name in ``grads`` (a KeyError otherwise).
+    ``eta`` is a positive float for every weight, or a dict that gives each parameter
+    name a float or an array of that parameter's shape (a rate per weight, eta_ij). A
+    dict must give a rate for every name in ``grads`` (a KeyError otherwise).
     grads[name] has the shape of params[name], such as (10, 192) for W6.
     """
     for label, d in (("params", params), ("grads", grads)):
         if not isinstance(d, dict):
             raise TypeError(f"{label} must be a dict of arrays, got {type(d).__name__}")
     if set(grads) - set(params):
-        raise KeyError(f"grads has names that params lacks: {sorted(set(grads) - set(params))}")
-    if not isinstance(eta, dict) and (isinstance(eta, (str, bytes, bool)) or eta is None):
+        raise KeyError(
+            f"grads has names that params lacks: {sorted(set(grads) - set(params))}"
+        )
+    if not isinstance(eta, dict) and (
+        isinstance(eta, (str, bytes, bool)) or eta is None
+    ):
         raise TypeError(f"eta must be a number or a dict of rates, got {eta!r}")
     steps = {}  # check everything before changing anything
     for name, g in grads.items():
         p = params[name]
         if not (isinstance(p, np.ndarray) and p.dtype.kind == "f"):
-            raise TypeError(f"params[{name!r}] must be a floating-point array, got {type(p).__name__}")
+            raise TypeError(
+                f"params[{name!r}] must be a floating-point array, got "
+                f"{type(p).__name__}"
+            )
         g = as_float_array(f"grads[{name!r}]", g, shape=p.shape)
         if isinstance(eta, dict):
             if name not in eta:
@@ -397,24 +472,37 @@ def gradient_step(params, grads, eta):
         else:
             rate, label = eta, "eta"
         if isinstance(rate, (str, bytes, bool)) or rate is None:
-            raise TypeError(f"{label} must be a number or an array of numbers, got {rate!r}")
+            raise TypeError(
+                f"{label} must be a number or an array of numbers, got {rate!r}"
+            )
         try:
             rate_arr = np.asarray(rate)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"{label} must be a number or an array of numbers: {exc}") from None
+            raise TypeError(
+                f"{label} must be a number or an array of numbers: {exc}"
+            ) from None
         if rate_arr.dtype.kind not in "iuf":
             raise TypeError(f"{label} must be real, got dtype {rate_arr.dtype}")
         with np.errstate(over="ignore"):
             rate_arr, finite = rate_arr.astype(p.dtype), np.all(np.isfinite(rate_arr))
         if finite and not np.all(np.isfinite(rate_arr)):
-            raise ValueError(f"{label} is beyond the range of {p.dtype}, the dtype of params[{name!r}]")
+            raise ValueError(
+                f"{label} is beyond the range of {p.dtype}, the dtype of "
+                f"params[{name!r}]"
+            )
         if rate_arr.shape not in ((), p.shape):
-            raise ValueError(f"{label} must be a scalar or have shape {p.shape}, got {rate_arr.shape}")
+            raise ValueError(
+                f"{label} must be a scalar or have shape {p.shape}, got "
+                f"{rate_arr.shape}"
+            )
         if not np.all(np.isfinite(rate_arr)) or np.any(rate_arr < 0):
             raise ValueError(f"{label} must be finite and non-negative")
         steps[name] = rate_arr * g
         if not p.flags.writeable:
-            raise ValueError(f"params[{name!r}] is a read-only array; gradient_step updates it in place")
+            raise ValueError(
+                f"params[{name!r}] is a read-only array; gradient_step updates it in "
+                "place"
+            )
     if isinstance(eta, dict):
         check_rate_names("eta", eta, {name: None for name in grads})
     for name, step in steps.items():

@@ -17,23 +17,33 @@ from cnnlit.checks import as_float_array
 
 
 def _check_eps(eps):
-    if not (isinstance(eps, numbers.Real) and not isinstance(eps, bool) and np.isfinite(eps) and eps > 0):
+    if not (
+        isinstance(eps, numbers.Real)
+        and not isinstance(eps, bool)
+        and np.isfinite(eps)
+        and eps > 0
+    ):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
     return float(eps)
 
 
 def numerical_gradient(f, x, eps=1e-4, indices=None):
-    """Central differences (U4.4a) of the scalar function ``f(x)`` with respect to the array ``x``.
+    """Central differences (U4.4a) of the scalar function ``f(x)`` with respect to the
+    array ``x``.
 
-    ``x`` is perturbed in place, one entry at a time, and restored exactly. If ``indices``
-    (a sequence of flat indices) is given, only those entries are estimated; the others are
-    left at zero in the returned array, which has the shape of ``x``.
+    ``x`` is perturbed in place, one entry at a time, and restored exactly. If
+    ``indices`` (a sequence of flat indices) is given, only those entries are estimated;
+    the others are left at zero in the returned array, which has the shape of ``x``.
     Shapes: x of any shape (...) -> the estimate, of the same shape.
     """
     if not callable(f):
-        raise TypeError(f"f must be a callable that returns a number, got {type(f).__name__}")
+        raise TypeError(
+            f"f must be a callable that returns a number, got {type(f).__name__}"
+        )
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError("x must be a floating-point numpy array (it is perturbed in place)")
+        raise TypeError(
+            "x must be a floating-point numpy array (it is perturbed in place)"
+        )
     if x.size == 0:
         raise ValueError(f"x must have at least one entry, got shape {x.shape}")
     as_float_array("x", x)  # finite
@@ -41,11 +51,17 @@ def numerical_gradient(f, x, eps=1e-4, indices=None):
     if indices is not None:
         idx = np.asarray(indices)
         if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
-            raise TypeError(f"indices must be a 1-d sequence of flat integer indices, got {indices!r}")
+            raise TypeError(
+                "indices must be a 1-d sequence of flat integer indices, got "
+                f"{indices!r}"
+            )
         if idx.size == 0:
             raise ValueError("indices must name at least one entry, got none")
         if idx.min() < 0 or idx.max() >= x.size:
-            raise ValueError(f"indices must lie in 0..{x.size - 1} (x has {x.size} entries), got {idx.min()}..{idx.max()}")
+            raise ValueError(
+                f"indices must lie in 0..{x.size - 1} (x has {x.size} entries), got "
+                f"{idx.min()}..{idx.max()}"
+            )
         indices = [int(i) for i in idx]
     grad = np.zeros(x.shape, dtype=np.float64)
     flat_x = x.reshape(-1)  # a view: perturbing it perturbs x
@@ -59,56 +75,86 @@ def numerical_gradient(f, x, eps=1e-4, indices=None):
         flat_x[i] = saved - eps
         e_minus = f(x)
         flat_x[i] = saved
-        if not (np.ndim(e_plus) == 0 and np.ndim(e_minus) == 0 and np.isfinite(e_plus) and np.isfinite(e_minus)):
-            raise ValueError(f"f must return a finite number, got {e_plus!r} and {e_minus!r} around entry {i} of x")
+        if not (
+            np.ndim(e_plus) == 0
+            and np.ndim(e_minus) == 0
+            and np.isfinite(e_plus)
+            and np.isfinite(e_minus)
+        ):
+            raise ValueError(
+                f"f must return a finite number, got {e_plus!r} and {e_minus!r} "
+                f"around entry {i} of x"
+            )
         flat_g[i] = (e_plus - e_minus) / (2 * eps)
     return grad
 
 
 def rel_error(a, b):
-    """||a - b|| / (||a|| + ||b||): 0 for equal arrays, 1 for opposite ones (0 if both are zero).
+    """||a - b|| / (||a|| + ||b||): 0 for equal arrays, 1 for opposite ones (0 if both
+    are zero).
 
-    The relative error of eq-rel-error; a and b of one shape (...), flattened; returns a float.
+    The relative error of eq-rel-error; a and b of one shape (...), flattened; returns a
+    float.
     """
     arrays = []
     for name, v in (("a", a), ("b", b)):
         try:
-            v = np.asarray(v) if not isinstance(v, (str, bytes)) else np.asarray(v, dtype=object)
+            v = (
+                np.asarray(v)
+                if not isinstance(v, (str, bytes))
+                else np.asarray(v, dtype=object)
+            )
         except ValueError as exc:  # a ragged list
             raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
         if v.dtype.kind not in "iuf":
-            raise TypeError(f"{name} must be an array of real numbers, got dtype {v.dtype}")
+            raise TypeError(
+                f"{name} must be an array of real numbers, got dtype {v.dtype}"
+            )
         arrays.append(as_float_array(name, v.astype(np.float64)))
     a, b = arrays
     if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"a and b must have the same shape, got {a.shape} and {b.shape}"
+        )
     scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
     if scale == 0:
         return 0.0
-    scale = np.ldexp(1.0, int(np.frexp(scale)[1]) - 1)  # a power of 2 <= scale: dividing by it is exact
-    a, b = a / scale, b / scale  # the ratio is unchanged; the squares in the norms cannot overflow
+    # a power of 2 <= scale: dividing by it is exact
+    scale = np.ldexp(1.0, int(np.frexp(scale)[1]) - 1)
+    # the ratio is unchanged; the squares in the norms cannot overflow
+    a, b = a / scale, b / scale
     return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
 
 
 def check_gradients(model, X, T, eps=1e-4, max_entries=None, seed=0):
-    """Compare ``model.gradients(X, T)`` with central differences of ``model.loss(X, T)``.
+    """Compare ``model.gradients(X, T)`` with central differences of
+    ``model.loss(X, T)``.
 
-    Returns {parameter name: relative error}. With ``max_entries``, only that many entries
-    of each parameter, drawn at random with ``seed``, are checked (all of them otherwise).
-    The model's parameters must be float64: in float32 rounding swamps any finite difference.
-    Each entry by U4.4a, each parameter's error by eq-rel-error. X (N, ...) and T (N, c) as the model takes them.
+    Returns {parameter name: relative error}. With ``max_entries``, only that many
+    entries of each parameter, drawn at random with ``seed``, are checked (all of them
+    otherwise). The model's parameters must be float64: in float32 rounding swamps any
+    finite difference. Each entry by U4.4a, each parameter's error by eq-rel-error. X
+    (N, ...) and T (N, c) as the model takes them.
     """
     for attr in ("params", "loss", "gradients"):
         if not hasattr(model, attr):
             raise TypeError(
-                f"model must have params, loss and gradients (the model contract); {type(model).__name__} has no {attr!r}"
+                "model must have params, loss and gradients (the model contract); "
+                f"{type(model).__name__} has no {attr!r}"
             )
     eps = _check_eps(eps)
     if max_entries is not None and (
-        not isinstance(max_entries, numbers.Integral) or isinstance(max_entries, bool) or max_entries < 1
+        not isinstance(max_entries, numbers.Integral)
+        or isinstance(max_entries, bool)
+        or max_entries < 1
     ):
-        raise ValueError(f"max_entries must be None or a positive integer, got {max_entries!r}")
-    if not (seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool))):
+        raise ValueError(
+            f"max_entries must be None or a positive integer, got {max_entries!r}"
+        )
+    if not (
+        seed is None
+        or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool))
+    ):
         raise TypeError(f"seed must be None or an int, got {seed!r}")
     X = as_float_array("X", X)
     if X.ndim == 0 or len(X) == 0:
@@ -118,7 +164,9 @@ def check_gradients(model, X, T, eps=1e-4, max_entries=None, seed=0):
     errors = {}
     for name, p in model.params.items():
         if p.dtype != np.float64:
-            raise TypeError(f"parameter {name!r} is {p.dtype}; gradient checks need float64")
+            raise TypeError(
+                f"parameter {name!r} is {p.dtype}; gradient checks need float64"
+            )
         idx = None
         if max_entries is not None and p.size > max_entries:
             idx = np.sort(rng.choice(p.size, size=max_entries, replace=False))
@@ -138,14 +186,28 @@ def print_errors(errors, threshold=1e-7):
     Shapes: none (no arrays).
     """
     if not isinstance(errors, dict) or not errors:
-        raise ValueError(f"errors must be a non-empty dict {{name: relative error}}, got {errors!r}")
-    if not (isinstance(threshold, numbers.Real) and not isinstance(threshold, bool) and np.isfinite(threshold) and threshold > 0):
-        raise ValueError(f"threshold must be a positive finite number, got {threshold!r}")
+        raise ValueError(
+            f"errors must be a non-empty dict {{name: relative error}}, got {errors!r}"
+        )
+    if not (
+        isinstance(threshold, numbers.Real)
+        and not isinstance(threshold, bool)
+        and np.isfinite(threshold)
+        and threshold > 0
+    ):
+        raise ValueError(
+            f"threshold must be a positive finite number, got {threshold!r}"
+        )
     for name, err in errors.items():
         if not (isinstance(err, numbers.Real) and not isinstance(err, bool)):
             raise TypeError(f"errors[{name!r}] must be a real number, got {err!r}")
         if not np.isfinite(err) or err < 0:  # max() would hide a NaN
-            raise ValueError(f"errors[{name!r}] is {err!r}, not a finite relative error: the check is broken")
+            raise ValueError(
+                f"errors[{name!r}] is {err!r}, not a finite relative error: the check "
+                "is broken"
+            )
     for name, err in errors.items():
-        print(f"  {name:8s} rel. error {err:.1e}  {'ok' if err < threshold else 'FAIL'}")
+        print(
+            f"  {name:8s} rel. error {err:.1e}  {'ok' if err < threshold else 'FAIL'}"
+        )
     return max(errors.values())
