@@ -14,29 +14,39 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnnlit.checks import ParamDict, as_float_array, as_rng, check_dtype, check_memory, check_size
+from cnnlit.checks import (
+    ParamDict,
+    as_float_array,
+    as_rng,
+    check_dtype,
+    check_memory,
+    check_size,
+)
 from cnnlit.dense import get_activation, glorot_uniform
 
 
 def rot180(k):
     """Rotate by 180 degrees (eq-rot180): reverse the last two axes.
 
-    Works on a kernel (R, S) or on any stack (..., R, S); returns a view of the same shape.
+    Works on a kernel (R, S) or on any stack (..., R, S); returns a view of the same
+    shape.
     """
     k = np.asarray(k)
     if k.dtype.kind not in "biuf":
         raise TypeError(f"k must be an array of numbers, got dtype {k.dtype}")
     if k.ndim < 2:
-        raise ValueError(f"k must have at least 2 dimensions (..., R, S), got shape {k.shape}")
+        raise ValueError(
+            f"k must have at least 2 dimensions (..., R, S), got shape {k.shape}"
+        )
     return k[..., ::-1, ::-1]
 
 
 def conv2(x, k, mode="valid"):
     """True 2-D convolution of a map x (P, Q) with a kernel k (R, S), as MATLAB's conv2.
 
-    mode 'valid' (the * of U3.1a): output (P-R+1, Q-S+1); needs R <= P and S <= Q.
-    mode 'full': output (P+R-1, Q+S-1), x padded with zeros (identity 2).
-    Computed as the correlation of x with rot180(k) (identity 1), over all windows at once.
+    mode 'valid' (the * of U3.1a): output (P-R+1, Q-S+1); needs R <= P and S <= Q. mode
+    'full': output (P+R-1, Q+S-1), x padded with zeros (identity 2). Computed as the
+    correlation of x with rot180(k) (identity 1), over all windows at once.
     """
     if not isinstance(mode, str) or mode not in ("valid", "full"):
         raise ValueError(f"mode must be 'valid' or 'full', got {mode!r}")
@@ -58,7 +68,8 @@ def conv2(x, k, mode="valid"):
 
 
 # -- book/02_convolution.md, cell 14 --------------------------------------
-# LeNet-5, layer C3 (LeCun et al. 1998, Table I): row i is input map i, column j output map j.
+# LeNet-5, layer C3 (LeCun et al. 1998, Table I): row i is input map i, column j output
+# map j.
 _LENET5_C3 = (
     "X...XXX..XXXX.XX",
     "XX...XXX..XXXX.X",
@@ -70,7 +81,8 @@ _LENET5_C3 = (
 
 
 def lenet5_c3_table():
-    """The connection table of LeNet-5's C3, a bool array (6, 16): True where input map i is in M_j.
+    """The connection table of LeNet-5's C3, a bool array (6, 16): True where input map
+    i is in M_j.
 
     Column j holds the set M_j of U3.1a.
     """
@@ -79,7 +91,8 @@ def lenet5_c3_table():
 
 # -- book/02_convolution.md, cell 27 --------------------------------------
 def kernel_shape(kernel_size):
-    """A kernel size (an int R, or a pair (R, S)) as the pair (R, S), or a ValueError naming it.
+    """A kernel size (an int R, or a pair (R, S)) as the pair (R, S), or a ValueError
+    naming it.
 
     Formula: none (an input check).
     """
@@ -88,14 +101,21 @@ def kernel_shape(kernel_size):
     if (
         not isinstance(kernel_size, (tuple, list))
         or len(kernel_size) != 2
-        or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in kernel_size)
+        or not all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1
+            for s in kernel_size
+        )
     ):
-        raise ValueError(f"kernel_size must be a positive int or a pair (R, S) of them, got {kernel_size!r}")
+        raise ValueError(
+            "kernel_size must be a positive int or a pair (R, S) of them, got "
+            f"{kernel_size!r}"
+        )
     return int(kernel_size[0]), int(kernel_size[1])
 
 
 def connection_table(connections, n_in, n_out):
-    """Validate a connection table: a bool array (n_in, n_out), every output map fed by >= 1 input.
+    """Validate a connection table: a bool array (n_in, n_out), every output map fed by
+    >= 1 input.
 
     Formula: none (an input check).
     """
@@ -104,50 +124,83 @@ def connection_table(connections, n_in, n_out):
         return np.ones((n_in, n_out), dtype=bool)
     table = np.asarray(connections)
     if table.dtype == object or table.dtype.kind in "USV":
-        raise TypeError(f"connections must be a bool array (or of 0s and 1s), got dtype {table.dtype}")
+        raise TypeError(
+            "connections must be a bool array (or of 0s and 1s), got dtype "
+            f"{table.dtype}"
+        )
     if table.dtype != bool:
         if table.dtype.kind not in "iuf" or not np.all((table == 0) | (table == 1)):
-            raise TypeError(f"connections must be a bool array (or of 0s and 1s), got dtype {table.dtype}")
+            raise TypeError(
+                "connections must be a bool array (or of 0s and 1s), got dtype "
+                f"{table.dtype}"
+            )
         table = table.astype(bool)
     if table.shape != (n_in, n_out):
         raise ValueError(
-            f"connections must have shape (C_in, n_out) = {(n_in, n_out)}, got {table.shape}: "
+            f"connections must have shape (C_in, n_out) = {(n_in, n_out)}, got "
+            f"{table.shape}: "
             "it names input or output maps that this layer does not have"
         )
     orphans = np.flatnonzero(~table.any(axis=0))
     if orphans.size:
-        raise ValueError(f"connections leaves output map(s) {orphans.tolist()} without any input map; every M_j needs one")
+        raise ValueError(
+            f"connections leaves output map(s) {orphans.tolist()} without any input "
+            "map; every M_j needs one"
+        )
     return table.copy()
 
 
 class Conv:
-    """Convolution layer x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a), equation-faithful.
+    """Convolution layer x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a),
+    equation-faithful.
 
-    Shapes: k (C_in, n_out, R, S) with k[i, j] = k_ij; b (n_out,); input x_prev
-    (N, C_in, P, Q); output x (N, n_out, P-R+1, Q-S+1). ``connections`` (C_in, n_out),
-    bool: connections[i, j] is True if input map i is in M_j (None: full connection,
-    every pair (i, j)).
-    ``backward`` takes dE/dx, forms delta = dE/dx * f'(u) (kept as ``self.delta``), fills
-    grads with dE/db (U3.1d) and dE/dk (N7, computed as U3.1e) summed over the batch, and
-    returns dE/dx_prev = sum_j conv2(delta_j, rot180(k_ij), 'full') (N, C_in, P, Q): the sum of
-    U3.2b as corrected (eq-u3-2b-corrected), before the layer below multiplies by its f'.
+    Shapes: k (C_in, n_out, R, S) with k[i, j] = k_ij; b (n_out,); input x_prev (N,
+    C_in, P, Q); output x (N, n_out, P-R+1, Q-S+1). ``connections`` (C_in, n_out), bool:
+    connections[i, j] is True if input map i is in M_j (None: full connection, every
+    pair (i, j)). ``backward`` takes dE/dx, forms delta = dE/dx * f'(u) (kept as
+    ``self.delta``), fills grads with dE/db (U3.1d) and dE/dk (N7, computed as U3.1e)
+    summed over the batch, and returns dE/dx_prev = sum_j conv2(delta_j, rot180(k_ij),
+    'full') (N, C_in, P, Q): the sum of U3.2b as corrected (eq-u3-2b-corrected), before
+    the layer below multiplies by its f'.
     """
 
-    def __init__(self, in_shape, n_out, kernel_size, activation="sigmoid", connections=None, *, rng=None, dtype=np.float64):
+    def __init__(
+        self,
+        in_shape,
+        n_out,
+        kernel_size,
+        activation="sigmoid",
+        connections=None,
+        *,
+        rng=None,
+        dtype=np.float64,
+    ):
         if not (isinstance(in_shape, (tuple, list)) and len(in_shape) == 3):
             raise ValueError(f"in_shape must be a tuple (C_in, P, Q), got {in_shape!r}")
-        n_in, P, Q = (check_size(f"in_shape[{d}]", size) for d, size in enumerate(in_shape))
+        n_in, P, Q = (
+            check_size(f"in_shape[{d}]", size) for d, size in enumerate(in_shape)
+        )
         self.n_in, self.n_out = n_in, check_size("n_out", n_out)
         R, S = kernel_shape(kernel_size)
         if R > P or S > Q:
-            raise ValueError(f"kernel_size {(R, S)} is larger than the input maps {(P, Q)} of in_shape {tuple(in_shape)}")
-        check_memory("in_shape[0] x n_out x kernel_size", n_in * self.n_out * R * S, np.float64)
+            raise ValueError(
+                f"kernel_size {(R, S)} is larger than the input maps {(P, Q)} of "
+                f"in_shape {tuple(in_shape)}"
+            )
+        check_memory(
+            "in_shape[0] x n_out x kernel_size", n_in * self.n_out * R * S, np.float64
+        )
         self._table = connection_table(connections, n_in, self.n_out)
-        self.M = [tuple(int(i) for i in np.flatnonzero(self._table[:, j])) for j in range(self.n_out)]
+        self.M = [
+            tuple(int(i) for i in np.flatnonzero(self._table[:, j]))
+            for j in range(self.n_out)
+        ]
         self.act = get_activation(activation)
         dtype = check_dtype(dtype)
         rng = as_rng(rng)
-        self.k = glorot_uniform(n_in * R * S, self.n_out * R * S, (n_in, self.n_out, R, S), rng, dtype)
+        self.k = glorot_uniform(
+            n_in * R * S, self.n_out * R * S, (n_in, self.n_out, R, S), rng, dtype
+        )
         self.k[~self._table] = 0.0  # unconnected pairs have no kernel
         self.b = np.zeros(self.n_out, dtype=dtype)
         self.params = ParamDict(k=self.k, b=self.b)
@@ -157,43 +210,59 @@ class Conv:
 
     @property
     def connections(self):
-        """The connection table in use, bool (C_in, n_out): True where i is in M_j (a copy)."""
+        """The connection table in use, bool (C_in, n_out): True where i is in M_j (a
+        copy)."""
         return self._table.copy()
 
     def forward(self, x_prev):
-        """x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a): x_prev (N, C_in, P, Q) -> x (N, n_out, P-R+1, Q-S+1)."""
-        x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.k.dtype)
+        """x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a): x_prev (N, C_in, P, Q) -> x
+        (N, n_out, P-R+1, Q-S+1)."""
+        x_prev = as_float_array(
+            "x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.k.dtype
+        )
         N = x_prev.shape[0]
         u = np.empty((N,) + self.out_shape, dtype=self.k.dtype)
         for n in range(N):
             for j, M_j in enumerate(self.M):
                 u[n, j] = self.b[j]
-                for i in M_j:                                    # U3.1a
+                for i in M_j:  # U3.1a
                     u[n, j] += conv2(x_prev[n, i], self.k[i, j], "valid")
         self.x_prev = x_prev
         self.x = self.act.f(u)
         return self.x
 
     def backward(self, dE_dx):
-        """delta = dE/dx * f'(u); fills dE/db (U3.1d), dE/dk (N7 as U3.1e); dE/dx (N, n_out, P-R+1, Q-S+1) -> (N, C_in, P, Q)."""
+        """delta = dE/dx * f'(u); fills dE/db (U3.1d), dE/dk (N7 as U3.1e); dE/dx (N,
+        n_out, P-R+1, Q-S+1) -> (N, C_in, P, Q)."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)
-        self.delta = delta = dE_dx * self.act.df(self.x)         # delta = dE/dx o f'(u)
+        self.delta = delta = dE_dx * self.act.df(self.x)  # delta = dE/dx o f'(u)
         gk = self.grads["k"]
         gk[...] = 0.0
         dE_dx_prev = np.zeros_like(self.x_prev)
         for n in range(delta.shape[0]):
             for j, M_j in enumerate(self.M):
                 for i in M_j:
-                    gk[i, j] += rot180(conv2(self.x_prev[n, i], rot180(delta[n, j]), "valid"))  # U3.1e
-                    dE_dx_prev[n, i] += conv2(delta[n, j], rot180(self.k[i, j]), "full")      # eq-dx-prev
-        self.grads["b"][...] = delta.sum(axis=(0, 2, 3))         # U3.1d
+                    # U3.1e
+                    gk[i, j] += rot180(
+                        conv2(self.x_prev[n, i], rot180(delta[n, j]), "valid")
+                    )
+                    # eq-dx-prev
+                    dE_dx_prev[n, i] += conv2(delta[n, j], rot180(self.k[i, j]), "full")
+        self.grads["b"][...] = delta.sum(axis=(0, 2, 3))  # U3.1d
         return dE_dx_prev
 
     def __repr__(self):
         (c_in, P, Q), (c_out, P_out, Q_out) = self.in_shape, self.out_shape
         R, S = self.k.shape[2:]
         pairs = int(self._table.sum())
-        which = "full connection" if pairs == c_in * c_out else f"{pairs} of {c_in * c_out} pairs"
-        return f"Conv({c_in}x{P}x{Q} -> {c_out}x{P_out}x{Q_out}, {R}x{S} kernels, {which}, {self.act!r})"
+        which = (
+            "full connection"
+            if pairs == c_in * c_out
+            else f"{pairs} of {c_in * c_out} pairs"
+        )
+        return (
+            f"Conv({c_in}x{P}x{Q} -> {c_out}x{P_out}x{Q_out}, {R}x{S} kernels, "
+            f"{which}, {self.act!r})"
+        )

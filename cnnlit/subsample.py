@@ -24,7 +24,14 @@ import numbers
 
 import numpy as np
 
-from cnnlit.checks import ParamDict, as_float_array, as_rng, check_dtype, check_memory, check_size
+from cnnlit.checks import (
+    ParamDict,
+    as_float_array,
+    as_rng,
+    check_dtype,
+    check_memory,
+    check_size,
+)
 from cnnlit.conv import Conv
 from cnnlit.dense import Dense, Network, get_activation
 
@@ -46,25 +53,32 @@ def down(x, m):
     m = check_block(m)
     x = as_float_array("x", x)
     if x.ndim < 2:
-        raise ValueError(f"x must have at least 2 dimensions (..., P, Q), got shape {x.shape}")
+        raise ValueError(
+            f"x must have at least 2 dimensions (..., P, Q), got shape {x.shape}"
+        )
     P, Q = x.shape[-2:]
     if P == 0 or Q == 0:
         raise ValueError(f"x must have non-empty maps, got shape {x.shape}")
     if P % m or Q % m:
-        raise ValueError(f"the map size {P}x{Q} of x is not divisible by the block size m={m}")
+        raise ValueError(
+            f"the map size {P}x{Q} of x is not divisible by the block size m={m}"
+        )
     blocks = x.reshape(x.shape[:-2] + (P // m, m, Q // m, m))
     return blocks.sum(axis=(-3, -1))
 
 
 def up(x, m):
-    """The Kronecker product x (x) 1_{m x m} on the last two axes (U3.1c): each pixel becomes an m x m block.
+    """The Kronecker product x (x) 1_{m x m} on the last two axes (U3.1c): each pixel
+    becomes an m x m block.
 
     x: (..., P, Q).  Returns (..., m P, m Q).  up is the adjoint (transpose) of down.
     """
     m = check_block(m)
     x = as_float_array("x", x)
     if x.ndim < 2:
-        raise ValueError(f"x must have at least 2 dimensions (..., P, Q), got shape {x.shape}")
+        raise ValueError(
+            f"x must have at least 2 dimensions (..., P, Q), got shape {x.shape}"
+        )
     if x.shape[-1] == 0 or x.shape[-2] == 0:
         raise ValueError(f"x must have non-empty maps, got shape {x.shape}")
     check_memory(f"m = {m} (up of x {x.shape})", x.size * m * m, x.dtype)
@@ -73,39 +87,49 @@ def up(x, m):
 
 # -- book/03_subsampling.md, cell 16 --------------------------------------
 def check_map_shape(name, shape):
-    """A layer's map shape (C, P, Q) as a tuple of positive ints, or a ValueError naming ``name``.
+    """A layer's map shape (C, P, Q) as a tuple of positive ints, or a ValueError naming
+    ``name``.
 
     Formula: none (an input check).
     """
     if (
         not isinstance(shape, (tuple, list))
         or len(shape) != 3
-        or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in shape)
+        or not all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1
+            for s in shape
+        )
     ):
-        raise ValueError(f"{name} must be a tuple of 3 positive integers (C, P, Q), got {shape!r}")
+        raise ValueError(
+            f"{name} must be a tuple of 3 positive integers (C, P, Q), got {shape!r}"
+        )
     return tuple(int(s) for s in shape)
 
 
 class Subsample:
-    """Sub-sampling layer x_j = f(beta_j down(x_prev_j) + b_j) (U3.2a), one map per input map.
+    """Sub-sampling layer x_j = f(beta_j down(x_prev_j) + b_j) (U3.2a), one map per
+    input map.
 
-    in_shape (C, P, Q) with P and Q multiples of the block size m; out_shape (C, P/m, Q/m).
-    trainable=True: params {"beta": (C,), "b": (C,)}, started at beta = 1/m^2, b = 0;
-    activation defaults to "sigmoid".
-    trainable=False: mean pooling with fixed beta = 1/m^2, b = 0 and no parameters
-    (params == {}); activation defaults to the identity (DeepLearnToolbox's pooling).
-    forward(x_prev) (N, C, P, Q) -> x (N, C, P/m, Q/m), keeping d = down(x_prev) (U3.2d).
-    backward(dE_dx) (N, C, P/m, Q/m) forms delta = dE_dx * f'(u), fills dE/db (U3.2c) and
-    dE/dbeta (U3.2e), and returns dE/dx_prev = beta up(delta) (N, C, P, Q), the factor of U3.1b.
+    in_shape (C, P, Q) with P and Q multiples of the block size m; out_shape (C, P/m,
+    Q/m). trainable=True: params {"beta": (C,), "b": (C,)}, started at beta = 1/m^2, b =
+    0; activation defaults to "sigmoid". trainable=False: mean pooling with fixed beta =
+    1/m^2, b = 0 and no parameters (params == {}); activation defaults to the identity
+    (DeepLearnToolbox's pooling). forward(x_prev) (N, C, P, Q) -> x (N, C, P/m, Q/m),
+    keeping d = down(x_prev) (U3.2d). backward(dE_dx) (N, C, P/m, Q/m) forms delta =
+    dE_dx * f'(u), fills dE/db (U3.2c) and dE/dbeta (U3.2e), and returns dE/dx_prev =
+    beta up(delta) (N, C, P, Q), the factor of U3.1b.
     """
 
-    def __init__(self, in_shape, m=2, activation=None, trainable=True, *, dtype=np.float64):
+    def __init__(
+        self, in_shape, m=2, activation=None, trainable=True, *, dtype=np.float64
+    ):
         self.in_shape = check_map_shape("in_shape", in_shape)
         self.m = check_block(m)
         C, P, Q = self.in_shape
         if P % self.m or Q % self.m:
             raise ValueError(
-                f"in_shape {self.in_shape}: the map size {P}x{Q} is not divisible by the block size m={self.m}"
+                f"in_shape {self.in_shape}: the map size {P}x{Q} is not divisible by "
+                f"the block size m={self.m}"
             )
         self.out_shape = (C, P // self.m, Q // self.m)
         if not isinstance(trainable, (bool, np.bool_)):
@@ -130,34 +154,46 @@ class Subsample:
         return np.asarray(1.0 / self.m**2, dtype=self.dtype)
 
     def forward(self, x_prev):
-        """x_j = f(beta_j down(x_prev_j) + b_j) (U3.2a), keeping d = down(x_prev) (U3.2d): (N, C, P, Q) -> (N, C, P/m, Q/m)."""
-        x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.dtype)
-        self.d = down(x_prev, self.m)                      # U3.2d, kept for U3.2e
+        """x_j = f(beta_j down(x_prev_j) + b_j) (U3.2a), keeping d = down(x_prev)
+        (U3.2d): (N, C, P, Q) -> (N, C, P/m, Q/m)."""
+        x_prev = as_float_array(
+            "x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.dtype
+        )
+        self.d = down(x_prev, self.m)  # U3.2d, kept for U3.2e
         u = self._beta() * self.d
         if self.trainable:
             u = u + self.b[:, None, None]
-        self.x = self.act.f(u)                              # U3.2a
+        self.x = self.act.f(u)  # U3.2a
         return self.x
 
     def backward(self, dE_dx):
-        """Fills dE/db (U3.2c), dE/dbeta (U3.2e); dE/dx (N, C, P/m, Q/m) -> dE/dx_prev = beta up(delta) (N, C, P, Q) (U3.1b)."""
+        """Fills dE/db (U3.2c), dE/dbeta (U3.2e); dE/dx (N, C, P/m, Q/m) -> dE/dx_prev =
+        beta up(delta) (N, C, P, Q) (U3.1b)."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
-        dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)   # the output's shape
-        self.delta = dE_dx * self.act.df(self.x)           # this layer's sensitivity
+        # the output's shape
+        dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)
+        self.delta = dE_dx * self.act.df(self.x)  # this layer's sensitivity
         if self.trainable:
-            self.grads["b"][...] = self.delta.sum(axis=(0, 2, 3))                 # U3.2c
-            self.grads["beta"][...] = (self.delta * self.d).sum(axis=(0, 2, 3))   # U3.2e
-        return self._beta() * up(self.delta, self.m)       # beta up(delta): U3.1b without f'
+            # U3.2c
+            self.grads["b"][...] = self.delta.sum(axis=(0, 2, 3))
+            # U3.2e
+            self.grads["beta"][...] = (self.delta * self.d).sum(axis=(0, 2, 3))
+        # beta up(delta): U3.1b without f'
+        return self._beta() * up(self.delta, self.m)
 
     def __repr__(self):
         kind = "trainable" if self.trainable else "mean pooling"
-        return f"Subsample({self.in_shape} -> {self.out_shape}, m={self.m}, {kind}, {self.act!r})"
+        return (
+            f"Subsample({self.in_shape} -> {self.out_shape}, m={self.m}, {kind}, "
+            f"{self.act!r})"
+        )
 
 
 # -- book/03_subsampling.md, cell 18 --------------------------------------
 class Flatten:
-    """Hand-off from maps to a fully connected layer (§3.2.1): (N, C, P, Q) -> (N, C*P*Q).
+    """Hand-off from maps to a fully connected layer (§3.2.1): (N, C, P, Q) -> (N,
+    C*P*Q).
 
     The order is NumPy's row-major one: map by map, each map row by row. It has no
     parameters and no paper layer number (numbered = False); backward(dE_dx) (N, C*P*Q),
@@ -176,7 +212,8 @@ class Flatten:
     def forward(self, x_prev):
         """(N, C, P, Q) -> (N, C*P*Q), row-major."""
         x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape)
-        self.x_shape = (x_prev.shape[0],) + self.out_shape    # the output's shape, for backward
+        # the output's shape, for backward
+        self.x_shape = (x_prev.shape[0],) + self.out_shape
         return x_prev.reshape(self.x_shape)
 
     def backward(self, dE_dx):
@@ -192,77 +229,160 @@ class Flatten:
 
 # -- book/03_subsampling.md, cell 32 --------------------------------------
 def conv_pool_sizes(input_size, kernel_size, m):
-    """Map sizes through conv -> sub-sampling -> conv -> sub-sampling, or a ValueError naming the culprit.
+    """Map sizes through conv -> sub-sampling -> conv -> sub-sampling, or a ValueError
+    naming the culprit.
 
     Formula: none (size arithmetic).
     Shapes: none (no arrays).
     """
-    input_size, kernel_size = check_size("input_size", input_size), check_size("kernel_size", kernel_size)
+    input_size, kernel_size = (
+        check_size("input_size", input_size),
+        check_size("kernel_size", kernel_size),
+    )
     m = check_block(m)
     s1 = input_size - kernel_size + 1
     if s1 < 1 or s1 % m:
         raise ValueError(
-            f"input_size={input_size} with kernel_size={kernel_size} gives {s1}x{s1} maps, "
+            f"input_size={input_size} with kernel_size={kernel_size} gives {s1}x{s1} "
+            "maps, "
             f"which the block size m={m} does not divide"
         )
     s2 = s1 // m - kernel_size + 1
     if s2 < 1 or s2 % m:
         raise ValueError(
-            f"input_size={input_size}, kernel_size={kernel_size}, m={m}: the second convolution layer gets "
-            f"{s1 // m}x{s1 // m} maps and would produce {s2}x{s2}, which m does not divide"
+            f"input_size={input_size}, kernel_size={kernel_size}, m={m}: the second "
+            "convolution layer gets "
+            f"{s1 // m}x{s1 // m} maps and would produce {s2}x{s2}, which m does not "
+            "divide"
         )
     return s1, s1 // m, s2, s2 // m
 
 
 def check_two_stage(input_size, maps, kernel_size, m, n_classes):
-    """Validate the sizes of a two-stage network (conv, sub-sampling, conv, sub-sampling, dense).
+    """Validate the sizes of a two-stage network (conv, sub-sampling, conv,
+    sub-sampling, dense).
 
     Returns ``(maps, m)`` as ints; a ValueError names the argument that does not fit.
     Formula: none (an input check).
     Shapes: none (no arrays).
     """
-    for name, v in (("input_size", input_size), ("kernel_size", kernel_size), ("n_classes", n_classes)):
+    for name, v in (
+        ("input_size", input_size),
+        ("kernel_size", kernel_size),
+        ("n_classes", n_classes),
+    ):
         check_size(name, v)
     m = check_block(m)
     if not (isinstance(maps, (tuple, list)) and len(maps) == 2):
-        raise ValueError(f"maps must be a pair (maps of the first, maps of the second convolution layer), got {maps!r}")
+        raise ValueError(
+            "maps must be a pair (maps of the first, maps of the second convolution "
+            f"layer), got {maps!r}"
+        )
     maps = tuple(check_size(f"maps[{i}]", v) for i, v in enumerate(maps))
     s1, _, _, s4 = conv_pool_sizes(input_size, kernel_size, m)
-    check_memory(f"input_size = {input_size}", max(maps[0] * s1 * s1, maps[1] * s4 * s4 * n_classes), np.float64)
+    check_memory(
+        f"input_size = {input_size}",
+        max(maps[0] * s1 * s1, maps[1] * s4 * s4 * n_classes),
+        np.float64,
+    )
     return maps, m
 
 
-def _two_stage_cnn(input_size, maps, kernel_size, m, n_classes, activation, trainable, connections, rng, dtype):
+def _two_stage_cnn(
+    input_size,
+    maps,
+    kernel_size,
+    m,
+    n_classes,
+    activation,
+    trainable,
+    connections,
+    rng,
+    dtype,
+):
     maps, m = check_two_stage(input_size, maps, kernel_size, m, n_classes)
     rng = as_rng(rng)
-    c1 = Conv((1, input_size, input_size), maps[0], kernel_size, activation, rng=rng, dtype=dtype)
-    s1 = Subsample(c1.out_shape, m, activation if trainable else None, trainable, dtype=dtype)
-    c2 = Conv(s1.out_shape, maps[1], kernel_size, activation, connections, rng=rng, dtype=dtype)
-    s2 = Subsample(c2.out_shape, m, activation if trainable else None, trainable, dtype=dtype)
+    c1 = Conv(
+        (1, input_size, input_size),
+        maps[0],
+        kernel_size,
+        activation,
+        rng=rng,
+        dtype=dtype,
+    )
+    s1 = Subsample(
+        c1.out_shape, m, activation if trainable else None, trainable, dtype=dtype
+    )
+    c2 = Conv(
+        s1.out_shape,
+        maps[1],
+        kernel_size,
+        activation,
+        connections,
+        rng=rng,
+        dtype=dtype,
+    )
+    s2 = Subsample(
+        c2.out_shape, m, activation if trainable else None, trainable, dtype=dtype
+    )
     flat = Flatten(s2.out_shape)
     out = Dense(flat.out_shape[0], n_classes, activation, rng=rng, dtype=dtype)
     return Network([c1, s1, c2, s2, flat, out])
 
 
-def toolbox_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, rng=None, dtype=np.float64):
-    """DeepLearnToolbox's example CNN: 6c5 - 2s - 12c5 - 2s - 10 sigmoid outputs (192 -> 10 at 28x28).
+def toolbox_cnn(
+    *,
+    input_size=28,
+    maps=(6, 12),
+    kernel_size=5,
+    m=2,
+    n_classes=10,
+    rng=None,
+    dtype=np.float64,
+):
+    """DeepLearnToolbox's example CNN: 6c5 - 2s - 12c5 - 2s - 10 sigmoid outputs (192 ->
+    10 at 28x28).
 
-    Sigmoid convolution layers with full connection (every pair i, j), mean pooling over m x m
-    blocks (no parameters, no activation), uniform init +-sqrt(6/(fan_in+fan_out)).
-    Input (N, 1, input_size, input_size). Parameters: k2, b2, k4, b4, W6, b6.
-    Layers: Conv (U3.1a), mean pooling (U3.2a with beta = 1/m^2, b = 0, f(u) = u), Flatten, Dense (N2);
-    outputs (N, n_classes).
+    Sigmoid convolution layers with full connection (every pair i, j), mean pooling over
+    m x m blocks (no parameters, no activation), uniform init
+    +-sqrt(6/(fan_in+fan_out)). Input (N, 1, input_size, input_size). Parameters: k2,
+    b2, k4, b4, W6, b6. Layers: Conv (U3.1a), mean pooling (U3.2a with beta = 1/m^2, b =
+    0, f(u) = u), Flatten, Dense (N2); outputs (N, n_classes).
     """
-    return _two_stage_cnn(input_size, maps, kernel_size, m, n_classes, "sigmoid", False, None, rng, dtype)
+    return _two_stage_cnn(
+        input_size, maps, kernel_size, m, n_classes, "sigmoid", False, None, rng, dtype
+    )
 
 
-def paper_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, activation="sigmoid",
-              connections=None, rng=None, dtype=np.float64):
-    """The paper's CNN (§3): conv - sub-sampling - conv - sub-sampling - fully connected.
+def paper_cnn(
+    *,
+    input_size=28,
+    maps=(6, 12),
+    kernel_size=5,
+    m=2,
+    n_classes=10,
+    activation="sigmoid",
+    connections=None,
+    rng=None,
+    dtype=np.float64,
+):
+    """The paper's CNN (§3): conv - sub-sampling - conv - sub-sampling - fully
+    connected.
 
-    Sub-sampling layers over m x m blocks learn beta and b per map and apply the activation
-    (U3.2a). ``connections`` (maps[0], maps[1]) bool is the second convolution layer's table
-    (None: full connection). Input (N, 1, input_size, input_size). Parameters: k2, b2, beta3,
-    b3, k4, b4, beta5, b5, W6, b6.
+    Sub-sampling layers over m x m blocks learn beta and b per map and apply the
+    activation (U3.2a). ``connections`` (maps[0], maps[1]) bool is the second
+    convolution layer's table (None: full connection). Input (N, 1, input_size,
+    input_size). Parameters: k2, b2, beta3, b3, k4, b4, beta5, b5, W6, b6.
     """
-    return _two_stage_cnn(input_size, maps, kernel_size, m, n_classes, activation, True, connections, rng, dtype)
+    return _two_stage_cnn(
+        input_size,
+        maps,
+        kernel_size,
+        m,
+        n_classes,
+        activation,
+        True,
+        connections,
+        rng,
+        dtype,
+    )

@@ -90,7 +90,7 @@ def test_the_conv_stub_names_its_formula(edition):
     ids = student.formula_ids(cnnlit.conv.Conv.backward.__doc__)
     assert "U3.1e" in ids
     assert f"raise NotImplementedError('implement {', '.join(ids)} (Conv.backward)')" in text
-    assert "gk[i, j] += rot180(conv2(" not in text  # the body is gone; the derivation stays
+    assert "gk[i, j] += rot180(" not in text  # the body is gone; the derivation stays
 
 
 def test_no_solution_in_the_edition(edition):
@@ -255,9 +255,14 @@ def test_the_reference_bodies_grade_right(edition, tmp_path):
 def test_a_planted_bug_is_named_with_its_formula(edition, tmp_path):
     target = with_reference_bodies(edition, tmp_path)
     md = target / "book" / "02_convolution.md"
-    right = 'gk[i, j] += rot180(conv2(self.x_prev[n, i], rot180(delta[n, j]), "valid"))'
+    right = (
+        "gk[i, j] += rot180(\n"
+        '                        conv2(self.x_prev[n, i], rot180(delta[n, j]), "valid")\n'
+        "                    )"
+    )
+    bug = 'gk[i, j] += conv2(self.x_prev[n, i], rot180(delta[n, j]), "valid")'
     assert md.read_text().count(right) == 1
-    md.write_text(md.read_text().replace(right, 'gk[i, j] += conv2(self.x_prev[n, i], rot180(delta[n, j]), "valid")'))
+    md.write_text(md.read_text().replace(right, bug))
     code, text, lines = grade(target, "2")
     assert code == 1
     wrong = [(name, rest) for s, name, rest in lines if s == "wrong"]
