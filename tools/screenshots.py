@@ -24,7 +24,7 @@ def main() -> int:
     ap.add_argument("--rebuild", action="store_true", help="rebuild the site first")
     args = ap.parse_args()
     out = build(rebuild=args.rebuild)
-    html = pages()[args.page]
+    html = pages()[args.page.replace(".md", ".ipynb")]
     gen = serve(out)
     base, _ = next(gen)
     browser = open_browser()
