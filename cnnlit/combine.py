@@ -21,7 +21,15 @@ __all__ = [
 # -- book/05_combinations.md, cell 10 -------------------------------------
 import numpy as np
 
-from cnnlit.checks import ParamDict, as_float_array, as_rng, check_distribution, check_dtype, check_memory, check_size
+from cnnlit.checks import (
+    ParamDict,
+    as_float_array,
+    as_rng,
+    check_distribution,
+    check_dtype,
+    check_memory,
+    check_size,
+)
 from cnnlit.conv import Conv, conv2, kernel_shape, rot180
 from cnnlit.dense import Dense, Network, get_activation, glorot_uniform
 from cnnlit.fast import FastConv, FastDense, FastNetwork, FastSubsample
@@ -31,32 +39,37 @@ from cnnlit.subsample import Flatten, Subsample, check_map_shape, check_two_stag
 def softmax(c):
     """alpha = softmax(c) over axis 0 (U3.3c): alpha_ij = exp(c_ij) / sum_k exp(c_kj).
 
-    c: (C_in,) or (C_in, n_out), axis 0 running over the input maps; one softmax per column
-    (per output map j). The columns of the result sum to 1 and lie in (0, 1] (U3.3b).
-    Computed as exp(c - max_k c_k), which changes nothing and cannot overflow.
+    c: (C_in,) or (C_in, n_out), axis 0 running over the input maps; one softmax per
+    column (per output map j). The columns of the result sum to 1 and lie in (0, 1]
+    (U3.3b). Computed as exp(c - max_k c_k), which changes nothing and cannot overflow.
     """
     c = as_float_array("c", c)
     if c.ndim not in (1, 2) or c.shape[0] == 0:
-        raise ValueError(f"c must have shape (C_in,) or (C_in, n_out) with C_in >= 1, got {c.shape}")
+        raise ValueError(
+            f"c must have shape (C_in,) or (C_in, n_out) with C_in >= 1, got {c.shape}"
+        )
     e = np.exp(c - c.max(axis=0))
     return e / e.sum(axis=0)
 
 
 def softmax_jacobian(alpha):
-    """The Jacobian of one softmax (N8): J[k, i] = d alpha_k / d c_i = delta_ki alpha_i - alpha_i alpha_k.
+    """The Jacobian of one softmax (N8): J[k, i] = d alpha_k / d c_i = delta_ki alpha_i
+    - alpha_i alpha_k.
 
     alpha: (C_in,), one output map's weights. Returns the symmetric (C_in, C_in) matrix
     diag(alpha) - alpha alpha^T.
     """
-    alpha = check_distribution("alpha", as_float_array("alpha", alpha, shape=("C_in",)), axis=0)
+    alpha = check_distribution(
+        "alpha", as_float_array("alpha", alpha, shape=("C_in",)), axis=0
+    )
     return np.diag(alpha) - np.outer(alpha, alpha)
 
 
 def softmax_backward(alpha, dE_dalpha):
     """dE/dc from dE/dalpha through the softmax (N9, N10), column by column.
 
-    alpha, dE_dalpha: (C_in,) or (C_in, n_out). Returns
-    dE/dc_i = alpha_i (dE/dalpha_i - sum_k dE/dalpha_k alpha_k), for every column at once.
+    alpha, dE_dalpha: (C_in,) or (C_in, n_out). Returns dE/dc_i = alpha_i (dE/dalpha_i -
+    sum_k dE/dalpha_k alpha_k), for every column at once.
     """
     alpha = check_distribution("alpha", as_float_array("alpha", alpha), axis=0)
     dE_dalpha = as_float_array("dE_dalpha", dE_dalpha, shape=alpha.shape)
@@ -68,35 +81,59 @@ KERNELS = ("pair", "shared")
 
 
 def check_kernels(kernels):
-    """The kernel reading of U3.3a: 'pair' (k_ij, one kernel per pair) or 'shared' (k_i, one per input map).
+    """The kernel reading of U3.3a: 'pair' (k_ij, one kernel per pair) or 'shared' (k_i,
+    one per input map).
 
     Formula: none (an input check).
     Shapes: none (no arrays).
     """
     if not isinstance(kernels, str) or kernels not in KERNELS:
-        raise ValueError(f"kernels must be 'pair' (one kernel k_ij per pair) or 'shared' (one kernel k_i "
-                         f"per input map), got {kernels!r}")
+        raise ValueError(
+            "kernels must be 'pair' (one kernel k_ij per pair) or 'shared' (one "
+            "kernel k_i "
+            f"per input map), got {kernels!r}"
+        )
     return kernels
 
 
 class _CombineBase:
-    """What the faithful and the fast combination layers share: checks, parameters, init, repr."""
+    """What the faithful and the fast combination layers share: checks, parameters,
+    init, repr."""
 
-    def __init__(self, in_shape, n_out, kernel_size, activation="sigmoid", kernels="pair", *, rng=None, dtype=np.float64):
+    def __init__(
+        self,
+        in_shape,
+        n_out,
+        kernel_size,
+        activation="sigmoid",
+        kernels="pair",
+        *,
+        rng=None,
+        dtype=np.float64,
+    ):
         n_in, H, W = check_map_shape("in_shape", in_shape)
         self.n_in, self.n_out = n_in, check_size("n_out", n_out)
         R, S = kernel_shape(kernel_size)
         if R > H or S > W:
-            raise ValueError(f"kernel_size {(R, S)} is larger than the input maps {(H, W)} of in_shape {tuple(in_shape)}")
+            raise ValueError(
+                f"kernel_size {(R, S)} is larger than the input maps {(H, W)} of "
+                f"in_shape {tuple(in_shape)}"
+            )
         self.kernels = check_kernels(kernels)
-        check_memory("in_shape[0] x n_out x kernel_size", n_in * self.n_out * R * S, np.float64)
+        check_memory(
+            "in_shape[0] x n_out x kernel_size", n_in * self.n_out * R * S, np.float64
+        )
         self.act = get_activation(activation)
         dtype = check_dtype(dtype)
         rng = as_rng(rng)
-        # Conv's draws, times C_in: with the uniform alpha = 1/C_in that c = 0 gives, the
-        # effective kernels alpha_ij k_ij start at Conv's scale (for 'pair': Conv's very kernels).
+        # Conv's draws, times C_in: with the uniform alpha = 1/C_in that c = 0 gives,
+        # the
+        # effective kernels alpha_ij k_ij start at Conv's scale (for 'pair': Conv's very
+        # kernels).
         shape = (n_in, self.n_out, R, S) if self.kernels == "pair" else (n_in, R, S)
-        self.k = glorot_uniform(n_in * R * S, self.n_out * R * S, shape, rng, dtype) * dtype.type(n_in)
+        self.k = glorot_uniform(
+            n_in * R * S, self.n_out * R * S, shape, rng, dtype
+        ) * dtype.type(n_in)
         self.c = np.zeros((n_in, self.n_out), dtype=dtype)
         self.b = np.zeros(self.n_out, dtype=dtype)
         self.params = ParamDict(c=self.c, k=self.k, b=self.b)
@@ -106,44 +143,58 @@ class _CombineBase:
 
     @property
     def alpha(self):
-        """The weights alpha = softmax(c) (U3.3c) of the current c: (C_in, n_out), columns sum to 1."""
+        """The weights alpha = softmax(c) (U3.3c) of the current c: (C_in, n_out),
+        columns sum to 1."""
         return softmax(self.c)
 
     def pair_kernels(self):
-        """The kernel of every pair (i, j), (C_in, n_out, R, S): k_ij, or k_i repeated over j if shared."""
+        """The kernel of every pair (i, j), (C_in, n_out, R, S): k_ij, or k_i repeated
+        over j if shared."""
         if self.kernels == "pair":
             return self.k
-        return np.broadcast_to(self.k[:, None], (self.n_in, self.n_out) + self.k.shape[1:])
+        return np.broadcast_to(
+            self.k[:, None], (self.n_in, self.n_out) + self.k.shape[1:]
+        )
 
     def __repr__(self):
         (c, H, W), (j, P, Q) = self.in_shape, self.out_shape
         R, S = self.k.shape[-2:]
         which = "k_ij per pair" if self.kernels == "pair" else "k_i shared"
-        return f"{type(self).__name__}({c}x{H}x{W} -> {j}x{P}x{Q}, {R}x{S} kernels {which}, {self.act!r})"
+        return (
+            f"{type(self).__name__}({c}x{H}x{W} -> {j}x{P}x{Q}, {R}x{S} kernels "
+            f"{which}, {self.act!r})"
+        )
 
 
 class Combine(_CombineBase):
-    """Combination layer x_j = f(sum_i alpha_ij (x_i * k_ij) + b_j), alpha = softmax(c) (U3.3a-c).
+    """Combination layer x_j = f(sum_i alpha_ij (x_i * k_ij) + b_j), alpha = softmax(c)
+    (U3.3a-c).
 
-    Equation-faithful: loops over patterns and map pairs, with conv2. Parameters: c (C_in, n_out),
-    one softmax per column; k (C_in, n_out, R, S) for kernels='pair' (k_ij, the default) or
-    (C_in, R, S) for kernels='shared' (k_i, the paper's letter); b (n_out,). Input x_prev
-    (N, C_in, P', Q'), output (N, n_out, P' - R + 1, Q' - S + 1), as Conv with full connection.
-    backward(dE_dx) forms delta = dE/dx * f'(u), fills dE/dc (U3.3d, then N10), dE/dk
-    (eq-combine-dk: alpha_ij times U3.1e's sum) and dE/db (U3.1d), keeps dE/dalpha as ``self.dE_dalpha``,
-    and returns dE/dx_prev = sum_j alpha_ij conv2(delta_j, rot180(k_ij), 'full').
+    Equation-faithful: loops over patterns and map pairs, with conv2. Parameters: c
+    (C_in, n_out), one softmax per column; k (C_in, n_out, R, S) for kernels='pair'
+    (k_ij, the default) or (C_in, R, S) for kernels='shared' (k_i, the paper's letter);
+    b (n_out,). Input x_prev (N, C_in, P', Q'), output (N, n_out, P' - R + 1, Q' - S +
+    1), as Conv with full connection. backward(dE_dx) forms delta = dE/dx * f'(u), fills
+    dE/dc (U3.3d, then N10), dE/dk (eq-combine-dk: alpha_ij times U3.1e's sum) and dE/db
+    (U3.1d), keeps dE/dalpha as ``self.dE_dalpha``, and returns dE/dx_prev = sum_j
+    alpha_ij conv2(delta_j, rot180(k_ij), 'full').
     """
 
     def forward(self, x_prev):
-        """x_j = f(sum_i alpha_ij (x_i * k_ij) + b_j) (U3.3a, U3.3c): (N, C_in, P', Q') -> (N, n_out, P, Q)."""
-        x_prev = as_float_array("x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.k.dtype)
+        """x_j = f(sum_i alpha_ij (x_i * k_ij) + b_j) (U3.3a, U3.3c): (N, C_in, P', Q')
+        -> (N, n_out, P, Q)."""
+        x_prev = as_float_array(
+            "x_prev", x_prev, shape=("N",) + self.in_shape, dtype=self.k.dtype
+        )
         N, k, alpha = x_prev.shape[0], self.pair_kernels(), self.alpha
-        s = np.empty((N, self.n_in, self.n_out) + self.out_shape[1:], dtype=self.k.dtype)
+        s = np.empty(
+            (N, self.n_in, self.n_out) + self.out_shape[1:], dtype=self.k.dtype
+        )
         u = np.empty((N,) + self.out_shape, dtype=self.k.dtype)
         for n in range(N):
             for j in range(self.n_out):
                 u[n, j] = self.b[j]
-                for i in range(self.n_in):                       # U3.3a
+                for i in range(self.n_in):  # U3.3a
                     s[n, i, j] = conv2(x_prev[n, i], k[i, j], "valid")
                     u[n, j] += alpha[i, j] * s[n, i, j]
         self.x_prev, self.s, self.alpha_used = x_prev, s, alpha
@@ -151,7 +202,8 @@ class Combine(_CombineBase):
         return self.x
 
     def backward(self, dE_dx):
-        """Fill dE/dc (U3.3d, N10), dE/dk (eq-combine-dk), dE/db (U3.1d): (N, n_out, P, Q) -> (N, C_in, P', Q'), eq-combine-dx."""
+        """Fill dE/dc (U3.3d, N10), dE/dk (eq-combine-dk), dE/db (U3.1d): (N, n_out, P,
+        Q) -> (N, C_in, P', Q'), eq-combine-dx."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx = as_float_array("dE_dx", dE_dx, shape=self.x.shape)
@@ -164,50 +216,82 @@ class Combine(_CombineBase):
         for n in range(delta.shape[0]):
             for j in range(self.n_out):
                 for i in range(self.n_in):
-                    dE_dalpha[i, j] += np.sum(delta[n, j] * self.s[n, i, j])                          # U3.3d
-                    g = alpha[i, j] * rot180(conv2(self.x_prev[n, i], rot180(delta[n, j]), "valid"))  # eq-combine-dk
+                    # U3.3d
+                    dE_dalpha[i, j] += np.sum(delta[n, j] * self.s[n, i, j])
+                    # eq-combine-dk
+                    g = alpha[i, j] * rot180(
+                        conv2(self.x_prev[n, i], rot180(delta[n, j]), "valid")
+                    )
                     if self.kernels == "pair":
                         gk[i, j] += g
                     else:
                         gk[i] += g
-                    dE_dx_prev[n, i] += alpha[i, j] * conv2(delta[n, j], rot180(k[i, j]), "full")     # eq-combine-dx
+                    # eq-combine-dx
+                    dE_dx_prev[n, i] += alpha[i, j] * conv2(
+                        delta[n, j], rot180(k[i, j]), "full"
+                    )
         self.dE_dalpha = dE_dalpha
-        self.grads["c"][...] = softmax_backward(alpha, dE_dalpha)   # N10
-        self.grads["b"][...] = delta.sum(axis=(0, 2, 3))            # U3.1d
+        self.grads["c"][...] = softmax_backward(alpha, dE_dalpha)  # N10
+        self.grads["b"][...] = delta.sum(axis=(0, 2, 3))  # U3.1d
         return dE_dx_prev
 
 
 # -- book/05_combinations.md, cell 16 -------------------------------------
 class FastCombine(_CombineBase):
-    """Combination layer (U3.3a-c), batched on cnnlit.fast: a FastConv with kernels alpha_ij k_ij.
+    """Combination layer (U3.3a-c), batched on cnnlit.fast: a FastConv with kernels
+    alpha_ij k_ij.
 
-    The interface, the parameters (c, k, b) and their initialization are those of Combine, so one
-    seed gives the same layer. forward: K~ = alpha o k (every pair's effective kernel), then one
-    im2col and one matrix product (FastConv). backward(dE_dx, input_grad=True): FastConv's
-    backward gives G = dE/dK~ (eq-fast-dk) and dE/dx_prev; then dE/dk = alpha o G (summed over j
-    if shared), dE/dalpha_ij = <k_ij, G_ij> (= U3.3d) and dE/dc through N10.
+    The interface, the parameters (c, k, b) and their initialization are those of
+    Combine, so one seed gives the same layer. forward: K~ = alpha o k (every pair's
+    effective kernel), then one im2col and one matrix product (FastConv).
+    backward(dE_dx, input_grad=True): FastConv's backward gives G = dE/dK~ (eq-fast-dk)
+    and dE/dx_prev; then dE/dk = alpha o G (summed over j if shared), dE/dalpha_ij =
+    <k_ij, G_ij> (= U3.3d) and dE/dc through N10.
     """
 
-    def __init__(self, in_shape, n_out, kernel_size, activation="sigmoid", kernels="pair", *, rng=None, dtype=np.float64):
-        super().__init__(in_shape, n_out, kernel_size, activation, kernels, rng=rng, dtype=dtype)
+    def __init__(
+        self,
+        in_shape,
+        n_out,
+        kernel_size,
+        activation="sigmoid",
+        kernels="pair",
+        *,
+        rng=None,
+        dtype=np.float64,
+    ):
+        super().__init__(
+            in_shape, n_out, kernel_size, activation, kernels, rng=rng, dtype=dtype
+        )
         # The engine: its kernels are overwritten by alpha o k at every forward pass.
-        self._conv = FastConv(self.in_shape, self.n_out, kernel_size, activation, rng=0, dtype=self.k.dtype)
+        self._conv = FastConv(
+            self.in_shape,
+            self.n_out,
+            kernel_size,
+            activation,
+            rng=0,
+            dtype=self.k.dtype,
+        )
 
     def forward(self, x_prev):
-        """U3.3a as FastConv with the kernels alpha_ij k_ij (eq-fast-forward): (N, C_in, P', Q') -> (N, n_out, P, Q)."""
+        """U3.3a as FastConv with the kernels alpha_ij k_ij (eq-fast-forward): (N, C_in,
+        P', Q') -> (N, n_out, P, Q)."""
         self.alpha_used = alpha = self.alpha
-        self._conv.k[...] = alpha[:, :, None, None] * self.pair_kernels()     # K~_ij = alpha_ij k_ij
+        # K~_ij = alpha_ij k_ij
+        self._conv.k[...] = alpha[:, :, None, None] * self.pair_kernels()
         self._conv.b[...] = self.b
         self.x = self._conv.forward(x_prev)
         return self.x
 
     def backward(self, dE_dx, *, input_grad=True):
-        """Fill grads and return dE/dx_prev (N, C_in, P', Q'); with input_grad=False, return None."""
+        """Fill grads and return dE/dx_prev (N, C_in, P', Q'); with input_grad=False,
+        return None."""
         if not hasattr(self, "x"):
             raise RuntimeError("backward called before forward")
         dE_dx_prev = self._conv.backward(dE_dx, input_grad=input_grad)
         self.delta = self._conv.delta
-        G, alpha = self._conv.grads["k"], self.alpha_used              # G_ij = dE/dK~_ij
+        # G_ij = dE/dK~_ij
+        G, alpha = self._conv.grads["k"], self.alpha_used
         if self.kernels == "pair":
             self.grads["k"][...] = alpha[:, :, None, None] * G
             self.dE_dalpha = np.einsum("ijrs,ijrs->ij", self.k, G)
@@ -215,47 +299,90 @@ class FastCombine(_CombineBase):
             self.grads["k"][...] = np.einsum("ij,ijrs->irs", alpha, G)
             self.dE_dalpha = np.einsum("irs,ijrs->ij", self.k, G)
         self.grads["c"][...] = softmax_backward(alpha, self.dE_dalpha)  # N10
-        self.grads["b"][...] = self._conv.grads["b"]                     # U3.1d
+        self.grads["b"][...] = self._conv.grads["b"]  # U3.1d
         return dE_dx_prev
 
 
 # -- book/05_combinations.md, cell 18 -------------------------------------
-def _combine_two_stage(fast, input_size, maps, kernel_size, m, n_classes, kernels, rng, dtype):
+def _combine_two_stage(
+    fast, input_size, maps, kernel_size, m, n_classes, kernels, rng, dtype
+):
     maps, m = check_two_stage(input_size, maps, kernel_size, m, n_classes)
     check_kernels(kernels)
     rng = as_rng(rng)
     if fast:
-        conv, sub, comb, dense, net = FastConv, FastSubsample, FastCombine, FastDense, FastNetwork
+        conv, sub, comb, dense, net = (
+            FastConv,
+            FastSubsample,
+            FastCombine,
+            FastDense,
+            FastNetwork,
+        )
     else:
         conv, sub, comb, dense, net = Conv, Subsample, Combine, Dense, Network
-    c1 = conv((1, input_size, input_size), maps[0], kernel_size, "sigmoid", rng=rng, dtype=dtype)
+    c1 = conv(
+        (1, input_size, input_size),
+        maps[0],
+        kernel_size,
+        "sigmoid",
+        rng=rng,
+        dtype=dtype,
+    )
     s1 = sub(c1.out_shape, m, None, False, dtype=dtype)
-    c2 = comb(s1.out_shape, maps[1], kernel_size, "sigmoid", kernels, rng=rng, dtype=dtype)
+    c2 = comb(
+        s1.out_shape, maps[1], kernel_size, "sigmoid", kernels, rng=rng, dtype=dtype
+    )
     s2 = sub(c2.out_shape, m, None, False, dtype=dtype)
     flat = Flatten(s2.out_shape)
     out = dense(flat.out_shape[0], n_classes, "sigmoid", rng=rng, dtype=dtype)
     return net([c1, s1, c2, s2, flat, out])
 
 
-def combine_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, kernels="pair", rng=None, dtype=np.float64):
-    """toolbox_cnn with its second convolution layer replaced by a Combine layer (equation-faithful).
+def combine_cnn(
+    *,
+    input_size=28,
+    maps=(6, 12),
+    kernel_size=5,
+    m=2,
+    n_classes=10,
+    kernels="pair",
+    rng=None,
+    dtype=np.float64,
+):
+    """toolbox_cnn with its second convolution layer replaced by a Combine layer
+    (equation-faithful).
 
-    6c5 - 2s - 12 combination maps c5 - 2s - 10 sigmoid outputs at 28x28. Parameters: k2, b2,
-    c4, k4, b4, W6, b6 (k4 is (6, 12, 5, 5) for kernels='pair', (6, 5, 5) for 'shared'). With
-    kernels='pair', the same seed gives toolbox_cnn's k2, W6 and C_in times its k4, so that the
-    network starts as the same function as toolbox_cnn (alpha = 1/C_in everywhere).
-    Layers: Conv (U3.1a), mean pooling (U3.2a with beta = 1/m^2, b = 0, f(u) = u), Combine (U3.3a), Dense (N2).
-    Input (N, 1, input_size, input_size), outputs (N, n_classes).
+    6c5 - 2s - 12 combination maps c5 - 2s - 10 sigmoid outputs at 28x28. Parameters:
+    k2, b2, c4, k4, b4, W6, b6 (k4 is (6, 12, 5, 5) for kernels='pair', (6, 5, 5) for
+    'shared'). With kernels='pair', the same seed gives toolbox_cnn's k2, W6 and C_in
+    times its k4, so that the network starts as the same function as toolbox_cnn (alpha
+    = 1/C_in everywhere). Layers: Conv (U3.1a), mean pooling (U3.2a with beta = 1/m^2, b
+    = 0, f(u) = u), Combine (U3.3a), Dense (N2). Input (N, 1, input_size, input_size),
+    outputs (N, n_classes).
     """
-    return _combine_two_stage(False, input_size, maps, kernel_size, m, n_classes, kernels, rng, dtype)
+    return _combine_two_stage(
+        False, input_size, maps, kernel_size, m, n_classes, kernels, rng, dtype
+    )
 
 
-def fast_combine_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, kernels="pair", rng=None,
-                     dtype=np.float64):
-    """combine_cnn built from the fast layers (FastCombine): the same parameters, drawn in the same
-    order, so that one seed gives the same function. dtype float64 or float32.
+def fast_combine_cnn(
+    *,
+    input_size=28,
+    maps=(6, 12),
+    kernel_size=5,
+    m=2,
+    n_classes=10,
+    kernels="pair",
+    rng=None,
+    dtype=np.float64,
+):
+    """combine_cnn built from the fast layers (FastCombine): the same parameters, drawn
+    in the same order, so that one seed gives the same function. dtype float64 or
+    float32.
 
-    Layers: FastConv (U3.1a), mean pooling (U3.2a with fixed beta), FastCombine (U3.3a), FastDense (N2).
-    Input (N, 1, input_size, input_size), outputs (N, n_classes).
+    Layers: FastConv (U3.1a), mean pooling (U3.2a with fixed beta), FastCombine (U3.3a),
+    FastDense (N2). Input (N, 1, input_size, input_size), outputs (N, n_classes).
     """
-    return _combine_two_stage(True, input_size, maps, kernel_size, m, n_classes, kernels, rng, dtype)
+    return _combine_two_stage(
+        True, input_size, maps, kernel_size, m, n_classes, kernels, rng, dtype
+    )

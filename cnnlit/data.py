@@ -51,12 +51,16 @@ from cnnlit.checks import check_dtype, check_memory, check_size, open_regular
 
 
 def _as_path(name, path):
-    """``path`` (a str or os.PathLike) as a Path, or a TypeError that names the argument."""
+    """``path`` (a str or os.PathLike) as a Path, or a TypeError that names the
+    argument."""
     if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(path).__name__}")
+        raise TypeError(
+            f"{name} must be a path (str or os.PathLike), got {type(path).__name__}"
+        )
     if isinstance(path, str) and not path:
         raise FileNotFoundError(f"{name} is the empty string, which names no file")
     return Path(path)
+
 
 # IDX type code -> big-endian numpy dtype.
 IDX_DTYPES = {
@@ -73,9 +77,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 def parse_idx(data, name="<bytes>"):
     """Decode the bytes of an (uncompressed) IDX file into a numpy array.
 
-    The header is checked strictly: two zero bytes, a known type code (``IDX_DTYPES``), at
-    least one dimension, and a length of exactly 4 + 4 d + (entry size) * (product of the
-    sizes) bytes (eq-idx-length). Any violation raises ValueError naming ``name``.
+    The header is checked strictly: two zero bytes, a known type code (``IDX_DTYPES``),
+    at least one dimension, and a length of exactly 4 + 4 d + (entry size) * (product of
+    the sizes) bytes (eq-idx-length). Any violation raises ValueError naming ``name``.
     Returns an array of shape (n_1, ..., n_d) in native byte order.
     """
     if not isinstance(name, str):
@@ -84,41 +88,60 @@ def parse_idx(data, name="<bytes>"):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
     data = bytes(data)
     if len(data) < 4:
-        raise ValueError(f"{name}: truncated IDX file: {len(data)} bytes, too short for the 4-byte magic number")
+        raise ValueError(
+            f"{name}: truncated IDX file: {len(data)} bytes, too short for the 4-byte "
+            "magic number"
+        )
     if data[0] != 0 or data[1] != 0:
         raise ValueError(
-            f"{name}: not an IDX file: magic number starts with bytes {data[0]:02x} {data[1]:02x}, "
+            f"{name}: not an IDX file: magic number starts with bytes {data[0]:02x} "
+            f"{data[1]:02x}, "
             "expected 00 00 (is it compressed with something other than gzip?)"
         )
     code, ndim = data[2], data[3]
     if code not in IDX_DTYPES:
         known = ", ".join(f"{c:02x}" for c in IDX_DTYPES)
-        raise ValueError(f"{name}: unknown IDX type code {code:02x} in the magic number (known: {known})")
+        raise ValueError(
+            f"{name}: unknown IDX type code {code:02x} in the magic number (known: "
+            f"{known})"
+        )
     if ndim == 0:
         raise ValueError(f"{name}: IDX magic number declares 0 dimensions")
     header = 4 + 4 * ndim
     if len(data) < header:
         raise ValueError(
-            f"{name}: truncated IDX file: the header declares {ndim} dimensions and needs {header} bytes, "
+            f"{name}: truncated IDX file: the header declares {ndim} dimensions and "
+            f"needs {header} bytes, "
             f"the file has {len(data)}"
         )
-    shape = tuple(int(n) for n in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    shape = tuple(
+        int(n) for n in np.frombuffer(data, dtype=">u4", count=ndim, offset=4)
+    )
     dtype = IDX_DTYPES[code]
     expected = header + dtype.itemsize * int(np.prod(shape, dtype=object))
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "trailing bytes in"
         raise ValueError(
-            f"{name}: {what} IDX file: the header declares shape {shape} of {dtype.itemsize}-byte entries, "
+            f"{name}: {what} IDX file: the header declares shape {shape} of "
+            f"{dtype.itemsize}-byte entries, "
             f"so the file must have {expected} bytes; it has {len(data)} "
-            f"({abs(len(data) - expected)} {'missing' if len(data) < expected else 'extra'})"
+            f"({abs(len(data) - expected)} "
+            f"{'missing' if len(data) < expected else 'extra'})"
         )
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return array.astype(dtype.newbyteorder("="))
 
 
 def _idx_length(head):
-    """The length in bytes that an IDX header (the first bytes of a file) declares, or None."""
-    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_DTYPES or head[3] == 0 or len(head) < 4 + 4 * head[3]:
+    """The length in bytes that an IDX header (the first bytes of a file) declares, or
+    None."""
+    if (
+        len(head) < 4
+        or head[:2] != b"\0\0"
+        or head[2] not in IDX_DTYPES
+        or head[3] == 0
+        or len(head) < 4 + 4 * head[3]
+    ):
         return None
     shape = np.frombuffer(head, dtype=">u4", count=head[3], offset=4).astype(object)
     return 4 + 4 * head[3] + IDX_DTYPES[head[2]].itemsize * int(np.prod(shape))
@@ -126,7 +149,8 @@ def _idx_length(head):
 
 def _gunzip(raw, path):
     """Inflate ``raw`` in chunks of 64 kB, stopping 64 kB past the length its IDX header
-    declares (and past what deflate can produce from ``raw``): a small file cannot inflate without limit."""
+    declares (and past what deflate can produce from ``raw``): a small file cannot
+    inflate without limit."""
     limit = 1032 * len(raw) + 1024  # deflate expands by 1032:1 at most
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16: the gzip wrapper
     out, size, data, declared = [], 0, raw, None
@@ -138,22 +162,31 @@ def _gunzip(raw, path):
             if head and (head[3] == 0 or len(head) >= 4 + 4 * head[3]):
                 declared = _idx_length(head) or limit
                 if declared > limit:
-                    raise ValueError(f"{path}: the IDX header declares {declared} bytes, more than "
-                                     f"{len(raw)} bytes of gzip data can inflate to")
-                limit = min(limit, declared + (1 << 16))  # a little more, so that parse_idx counts the excess
+                    raise ValueError(
+                        f"{path}: the IDX header declares {declared} bytes, more than "
+                        f"{len(raw)} bytes of gzip data can inflate to"
+                    )
+                # a little more, so that parse_idx counts the excess
+                limit = min(limit, declared + (1 << 16))
             if size > limit:
-                raise ValueError(f"{path}: the gzip data inflates beyond the {declared} bytes its IDX header declares")
+                raise ValueError(
+                    f"{path}: the gzip data inflates beyond the {declared} bytes its "
+                    "IDX header declares"
+                )
         if not d.eof:
             raise zlib.error("the compressed stream ends early")
         if d.unused_data.strip(b"\0"):
-            raise zlib.error(f"{len(d.unused_data)} bytes after the end of the gzip stream")
+            raise zlib.error(
+                f"{len(d.unused_data)} bytes after the end of the gzip stream"
+            )
     except zlib.error as exc:
         raise ValueError(f"{path}: corrupt or truncated gzip data: {exc}") from None
     return b"".join(out)
 
 
 def _decompressed_bytes(path):
-    """The content of the regular file ``path``, gunzipped if it starts with the gzip magic bytes 1f 8b."""
+    """The content of the regular file ``path``, gunzipped if it starts with the gzip
+    magic bytes 1f 8b."""
     with open_regular("path", path) as f:
         raw = f.read()
     if raw[:2] == GZIP_MAGIC:
@@ -162,11 +195,12 @@ def _decompressed_bytes(path):
 
 
 def read_idx(path):
-    """Read an IDX file, raw or gzip-compressed (detected by its first two bytes, not its name).
+    """Read an IDX file, raw or gzip-compressed (detected by its first two bytes, not
+    its name).
 
-    Returns the array (n_1, ..., n_d), in native byte order. Raises FileNotFoundError if ``path`` does not
-    exist and ValueError, with the path in the message, if the file is corrupt, truncated,
-    has trailing bytes or an unknown type code (see ``parse_idx``).
+    Returns the array (n_1, ..., n_d), in native byte order. Raises FileNotFoundError if
+    ``path`` does not exist and ValueError, with the path in the message, if the file is
+    corrupt, truncated, has trailing bytes or an unknown type code (see ``parse_idx``).
     Formula: none (reads an IDX file).
     """
     path = _as_path("path", path)
@@ -187,17 +221,23 @@ def idx_bytes(array):
             f"{sorted(str(d) for d in codes)}"
         )
     if array.ndim == 0 or array.ndim > 255:
-        raise ValueError(f"array must have between 1 and 255 dimensions, got {array.ndim}")
+        raise ValueError(
+            f"array must have between 1 and 255 dimensions, got {array.ndim}"
+        )
     code = codes[key]
-    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    header = (
+        bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    )
     return header + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
 
 
 def write_idx(path, array, compress=None):
-    """Write ``array`` as an IDX file; gzip it if ``compress`` is True (default: if the name ends in .gz).
+    """Write ``array`` as an IDX file; gzip it if ``compress`` is True (default: if the
+    name ends in .gz).
 
-    The gzip header carries no time stamp, so the same array always gives the same bytes.
-    array (n_1, ..., n_d), encoded by idx_bytes. Formula: none (writes an IDX file).
+    The gzip header carries no time stamp, so the same array always gives the same
+    bytes. array (n_1, ..., n_d), encoded by idx_bytes. Formula: none (writes an IDX
+    file).
     """
     path = _as_path("path", path)
     if compress is not None and not isinstance(compress, bool):
@@ -210,7 +250,8 @@ def write_idx(path, array, compress=None):
     if not path.parent.is_dir():
         raise FileNotFoundError(f"path {path}: the folder {path.parent} does not exist")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:  # write a temporary file, then rename it: never a half-written IDX file at path
+    # write a temporary file, then rename it: never a half-written IDX file at path
+    try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.chmod(tmp, 0o644)
@@ -230,10 +271,18 @@ MNIST_FILES = {
 }
 # SHA-256 of the decompressed files.
 MNIST_SHA256 = {
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    "train-images-idx3-ubyte": (
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
+    ),
+    "train-labels-idx1-ubyte": (
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"
+    ),
+    "t10k-images-idx3-ubyte": (
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"
+    ),
+    "t10k-labels-idx1-ubyte": (
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"
+    ),
 }
 MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 DATA_ENV = "CNNLIT_DATA"
@@ -254,10 +303,14 @@ class MNIST(NamedTuple):
 def _how_to_get_mnist(folder):
     names = ", ".join(MNIST_SHA256)
     return (
-        f"Put the four MNIST files ({names}; raw or gzip-compressed with a .gz suffix) into {folder}, "
-        f"then call load_mnist({str(folder)!r}) or set the environment variable {DATA_ENV}={folder}. "
-        f"With internet access, cnnlit.data.download_mnist({str(folder)!r}) fetches and verifies them. "
-        "Without the full database, cnnlit.data.load_digits() gives the subset shipped with the package."
+        f"Put the four MNIST files ({names}; raw or gzip-compressed with a .gz "
+        f"suffix) into {folder}, "
+        f"then call load_mnist({str(folder)!r}) or set the environment variable "
+        f"{DATA_ENV}={folder}. "
+        f"With internet access, cnnlit.data.download_mnist({str(folder)!r}) fetches "
+        "and verifies them. "
+        "Without the full database, cnnlit.data.load_digits() gives the subset "
+        "shipped with the package."
     )
 
 
@@ -266,13 +319,17 @@ def _mnist_folder(path):
         env = os.environ.get(DATA_ENV)
         if not env:
             raise FileNotFoundError(
-                f"load_mnist needs a folder: pass one, or set the environment variable {DATA_ENV}. "
+                "load_mnist needs a folder: pass one, or set the environment "
+                f"variable {DATA_ENV}. "
                 + _how_to_get_mnist(Path("path/to/mnist"))
             )
         path = env
     folder = _as_path("path", path)
     if not folder.is_dir():
-        raise FileNotFoundError(f"MNIST folder {folder} does not exist or is not a folder. " + _how_to_get_mnist(folder))
+        raise FileNotFoundError(
+            f"MNIST folder {folder} does not exist or is not a folder. "
+            + _how_to_get_mnist(folder)
+        )
     return folder
 
 
@@ -288,8 +345,10 @@ def _checked_content(path, name):
     digest = hashlib.sha256(data).hexdigest()
     if digest != MNIST_SHA256[name]:
         raise ValueError(
-            f"{path}: checksum mismatch for {name}: SHA-256 of the decompressed content is {digest}, "
-            f"expected {MNIST_SHA256[name]}. The file is damaged or is not the original; "
+            f"{path}: checksum mismatch for {name}: SHA-256 of the decompressed "
+            f"content is {digest}, "
+            f"expected {MNIST_SHA256[name]}. The file is damaged or is not the "
+            "original; "
             "delete it and download it again."
         )
     return data
@@ -298,47 +357,62 @@ def _checked_content(path, name):
 def load_mnist(path=None):
     """Load the full MNIST database from a folder (``path``, or else $CNNLIT_DATA).
 
-    Each of the four files in ``MNIST_SHA256`` may be raw or gzip-compressed (``name.gz``);
-    its decompressed content must have the recorded SHA-256. Returns ``MNIST(X_train,
-    y_train, X_test, y_test)``: uint8 images (60000, 28, 28) and (10000, 28, 28), uint8
-    labels (60000,) and (10000,). Missing folder or files: FileNotFoundError that says what
-    to put where; damaged files: ValueError naming the file.
-    Formula: none (reads files).
+    Each of the four files in ``MNIST_SHA256`` may be raw or gzip-compressed
+    (``name.gz``); its decompressed content must have the recorded SHA-256. Returns
+    ``MNIST(X_train, y_train, X_test, y_test)``: uint8 images (60000, 28, 28) and
+    (10000, 28, 28), uint8 labels (60000,) and (10000,). Missing folder or files:
+    FileNotFoundError that says what to put where; damaged files: ValueError naming the
+    file. Formula: none (reads files).
     """
     folder = _mnist_folder(path)
     found = {name: _find_mnist_file(folder, name) for name in MNIST_SHA256}
     missing = [name for name, p in found.items() if p is None]
     if missing:
         raise FileNotFoundError(
-            f"MNIST files missing from {folder}: {', '.join(missing)} (looked for each name, raw and with .gz). "
+            f"MNIST files missing from {folder}: {', '.join(missing)} (looked for "
+            "each name, raw and with .gz). "
             + _how_to_get_mnist(folder)
         )
     arrays = {}
     for key, name in MNIST_FILES.items():
-        arrays[key] = parse_idx(_checked_content(found[name], name), name=str(found[name]))
+        arrays[key] = parse_idx(
+            _checked_content(found[name], name), name=str(found[name])
+        )
     for split in ("train", "test"):
         X, y = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if X.ndim != 3 or X.shape[1:] != (28, 28) or y.shape != (X.shape[0],):
-            raise ValueError(f"{folder}: {split} images {X.shape} and labels {y.shape} do not match")
-    return MNIST(arrays["train_images"], arrays["train_labels"], arrays["test_images"], arrays["test_labels"])
+            raise ValueError(
+                f"{folder}: {split} images {X.shape} and labels {y.shape} do not match"
+            )
+    return MNIST(
+        arrays["train_images"],
+        arrays["train_labels"],
+        arrays["test_images"],
+        arrays["test_labels"],
+    )
 
 
 def download_mnist(dest, base_url=MNIST_URL, timeout=60):
     """Download the four gzipped MNIST files into the folder ``dest`` and verify them.
 
-    Each file ``base_url + name + '.gz'`` is streamed into a temporary file in ``dest``, its
-    decompressed content is checked against ``MNIST_SHA256``, and only then is it renamed to
-    ``dest/name.gz`` (os.replace, atomic). On a checksum failure or any other error the
-    temporary file is removed and nothing partial is left. Files already present and valid
-    are kept. Returns the folder, ready for ``load_mnist(dest)``.
-    Formula: none (downloads files).
-    Shapes: none (no arrays).
+    Each file ``base_url + name + '.gz'`` is streamed into a temporary file in ``dest``,
+    its decompressed content is checked against ``MNIST_SHA256``, and only then is it
+    renamed to ``dest/name.gz`` (os.replace, atomic). On a checksum failure or any other
+    error the temporary file is removed and nothing partial is left. Files already
+    present and valid are kept. Returns the folder, ready for ``load_mnist(dest)``.
+    Formula: none (downloads files). Shapes: none (no arrays).
     """
     dest = _as_path("dest", dest)
     if not isinstance(base_url, str) or not base_url:
         raise TypeError(f"base_url must be a non-empty str, got {base_url!r}")
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not (np.isfinite(timeout) and timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, numbers.Real)
+        or not (np.isfinite(timeout) and timeout > 0)
+    ):
+        raise ValueError(
+            f"timeout must be a positive number of seconds, got {timeout!r}"
+        )
     dest.mkdir(parents=True, exist_ok=True)
     for name in MNIST_SHA256:
         present = _find_mnist_file(dest, name)
@@ -361,7 +435,9 @@ def download_mnist(dest, base_url=MNIST_URL, timeout=60):
             try:
                 _checked_content(Path(tmp), name)
             except ValueError as exc:
-                raise ValueError(f"download from {url} failed verification: {exc}") from None
+                raise ValueError(
+                    f"download from {url} failed verification: {exc}"
+                ) from None
             target = dest / (name + ".gz")
             os.replace(tmp, target)
             if present is not None and present != target:
@@ -381,35 +457,53 @@ N_CLASSES = 10
 def cut_subset(mnist, per_class=SUBSET_PER_CLASS, seed=SUBSET_SEED):
     """Cut the class-balanced subset from a full ``MNIST`` tuple.
 
-    One generator, ``np.random.default_rng(seed)``, draws ``per_class[split]`` indices of
-    each digit 0..9 without replacement, the training set first, then the test set; the
-    indices are sorted. Returns a dict of arrays: ``{split}_images`` (n, 28, 28) uint8,
-    ``{split}_labels`` (n,) uint8 and ``{split}_indices`` (n,) int64 into the full set.
-    Formula: none (draws a subset).
+    One generator, ``np.random.default_rng(seed)``, draws ``per_class[split]`` indices
+    of each digit 0..9 without replacement, the training set first, then the test set;
+    the indices are sorted. Returns a dict of arrays: ``{split}_images`` (n, 28, 28)
+    uint8, ``{split}_labels`` (n,) uint8 and ``{split}_indices`` (n,) int64 into the
+    full set. Formula: none (draws a subset).
     """
     if not isinstance(mnist, MNIST):
-        raise TypeError(f"mnist must be an MNIST tuple (from load_mnist), got {type(mnist).__name__}")
+        raise TypeError(
+            "mnist must be an MNIST tuple (from load_mnist), got "
+            f"{type(mnist).__name__}"
+        )
     if not isinstance(per_class, dict) or set(per_class) != {"train", "test"}:
-        raise ValueError(f"per_class must be a dict with the keys 'train' and 'test', got {per_class!r}")
+        raise ValueError(
+            "per_class must be a dict with the keys 'train' and 'test', got "
+            f"{per_class!r}"
+        )
     for split, n in per_class.items():
         check_size(f"per_class[{split!r}]", n)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise TypeError(f"seed must be a non-negative int, got {seed!r}")
     for split in ("train", "test"):
         X, y = getattr(mnist, f"X_{split}"), getattr(mnist, f"y_{split}")
-        if not (isinstance(X, np.ndarray) and isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "iu"
-                and X.ndim >= 2 and len(X) == len(y)):
+        if not (
+            isinstance(X, np.ndarray)
+            and isinstance(y, np.ndarray)
+            and y.ndim == 1
+            and y.dtype.kind in "iu"
+            and X.ndim >= 2
+            and len(X) == len(y)
+        ):
             raise ValueError(
-                f"mnist.X_{split} (N, ...) and mnist.y_{split} (N,) of integer labels must be arrays with the same N"
+                f"mnist.X_{split} (N, ...) and mnist.y_{split} (N,) of integer labels "
+                "must be arrays with the same N"
             )
     rng = np.random.default_rng(seed)
     out = {}
-    for split, X, y in (("train", mnist.X_train, mnist.y_train), ("test", mnist.X_test, mnist.y_test)):
+    for split, X, y in (
+        ("train", mnist.X_train, mnist.y_train),
+        ("test", mnist.X_test, mnist.y_test),
+    ):
         chosen = []
         for digit in range(N_CLASSES):
             candidates = np.flatnonzero(y == digit)
             if len(candidates) < per_class[split]:
-                raise ValueError(f"the {split} set has only {len(candidates)} images of {digit}")
+                raise ValueError(
+                    f"the {split} set has only {len(candidates)} images of {digit}"
+                )
             chosen.append(rng.choice(candidates, size=per_class[split], replace=False))
         idx = np.sort(np.concatenate(chosen)).astype(np.int64)
         out[f"{split}_images"] = X[idx]
@@ -428,21 +522,31 @@ def load_subset():
 
     Formula: none (reads the embedded subset).
     """
-    with resources.as_file(_package_file("mnist_subset.npz")) as path, np.load(path, allow_pickle=False) as z:
-        return MNIST(z["train_images"], z["train_labels"], z["test_images"], z["test_labels"])
+    with (
+        resources.as_file(_package_file("mnist_subset.npz")) as path,
+        np.load(path, allow_pickle=False) as z,
+    ):
+        return MNIST(
+            z["train_images"], z["train_labels"], z["test_images"], z["test_labels"]
+        )
 
 
 def subset_indices():
-    """Where the subset's images sit in the full database: {'train': (6000,), 'test': (1000,)} int64.
+    """Where the subset's images sit in the full database: {'train': (6000,), 'test':
+    (1000,)} int64.
 
     Formula: none (reads the embedded subset).
     """
-    with resources.as_file(_package_file("mnist_subset.npz")) as path, np.load(path, allow_pickle=False) as z:
+    with (
+        resources.as_file(_package_file("mnist_subset.npz")) as path,
+        np.load(path, allow_pickle=False) as z,
+    ):
         return {"train": z["train_indices"], "test": z["test_indices"]}
 
 
 def subset_stats():
-    """The statistics file written by tools/cut_mnist_subset.py, as a dict (see Appendix A).
+    """The statistics file written by tools/cut_mnist_subset.py, as a dict (see Appendix
+    A).
 
     Formula: none (reads a file).
     Shapes: none (no arrays).
@@ -458,23 +562,44 @@ def one_hot(labels, c=N_CLASSES, off=0.0, dtype=np.float64):
     """
     c = check_size("c", c)
     dtype = check_dtype(dtype)
-    if isinstance(off, bool) or not isinstance(off, numbers.Real) or not np.isfinite(off) or off >= 1:
-        raise ValueError(f"off must be a finite number below the 'on' value 1, got {off!r}")
+    if (
+        isinstance(off, bool)
+        or not isinstance(off, numbers.Real)
+        or not np.isfinite(off)
+        or off >= 1
+    ):
+        raise ValueError(
+            f"off must be a finite number below the 'on' value 1, got {off!r}"
+        )
     try:
         labels = np.asarray(labels)
     except ValueError as exc:  # a ragged list
         raise TypeError(f"labels must be a 1-d array of integers: {exc}") from None
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise TypeError(f"labels must be a 1-d array of integers, got dtype {labels.dtype} and shape {labels.shape}")
+        raise TypeError(
+            f"labels must be a 1-d array of integers, got dtype {labels.dtype} and "
+            f"shape {labels.shape}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= c):
-        raise ValueError(f"labels must lie in 0..{c - 1}, got values from {labels.min()} to {labels.max()}")
+        raise ValueError(
+            f"labels must lie in 0..{c - 1}, got values from {labels.min()} to "
+            f"{labels.max()}"
+        )
     check_memory(f"c = {c} (one_hot of {labels.size} labels)", labels.size * c, dtype)
     T = np.full((labels.size, c), off, dtype=dtype)
     T[np.arange(labels.size), labels] = 1.0
     return T
 
 
-def load_digits(split="train", *, flatten=False, scale=True, one_hot_targets=True, off=0.0, dtype=np.float64):
+def load_digits(
+    split="train",
+    *,
+    flatten=False,
+    scale=True,
+    one_hot_targets=True,
+    off=0.0,
+    dtype=np.float64,
+):
     """The embedded MNIST subset as network inputs and targets ``(X, T)``.
 
     split: "train" (6000 images, 600 per digit) or "test" (1000 images, 100 per digit).
@@ -487,13 +612,26 @@ def load_digits(split="train", *, flatten=False, scale=True, one_hot_targets=Tru
     if not isinstance(split, str) or split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     dtype = check_dtype(dtype)
-    for name, flag in (("flatten", flatten), ("scale", scale), ("one_hot_targets", one_hot_targets)):
+    for name, flag in (
+        ("flatten", flatten),
+        ("scale", scale),
+        ("one_hot_targets", one_hot_targets),
+    ):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
-    if isinstance(off, bool) or not isinstance(off, (int, float, np.floating, np.integer)) or not np.isfinite(off) or off >= 1:
-        raise ValueError(f"off must be a finite number below the 'on' value 1, got {off!r}")
+    if (
+        isinstance(off, bool)
+        or not isinstance(off, (int, float, np.floating, np.integer))
+        or not np.isfinite(off)
+        or off >= 1
+    ):
+        raise ValueError(
+            f"off must be a finite number below the 'on' value 1, got {off!r}"
+        )
     data = load_subset()
-    images, labels = (data.X_train, data.y_train) if split == "train" else (data.X_test, data.y_test)
+    images, labels = (
+        (data.X_train, data.y_train) if split == "train" else (data.X_test, data.y_test)
+    )
     X = images.astype(dtype)
     if scale:
         X /= 255.0
@@ -505,28 +643,39 @@ def load_digits(split="train", *, flatten=False, scale=True, one_hot_targets=Tru
 
 # -- book/A1_digits.md, cell 31 -------------------------------------------
 def pixel_stats(images, labels, bins=16):
-    """Summary statistics of uint8 images (N, 28, 28) with labels (N,), as a JSON-ready dict.
+    """Summary statistics of uint8 images (N, 28, 28) with labels (N,), as a JSON-ready
+    dict.
 
     Keys: n, class_counts (10 ints), mean and std of the pixel values, zero_fraction,
     class_mean (mean pixel value per digit) and histogram (fraction of pixels in each of
-    ``bins`` equal bins of 0..255). Sums are exact integers; floats are rounded to 6 decimals.
-    Formula: none (statistics).
+    ``bins`` equal bins of 0..255). Sums are exact integers; floats are rounded to 6
+    decimals. Formula: none (statistics).
     """
     images = np.asarray(images)
     labels = np.asarray(labels)
     if images.dtype != np.uint8 or labels.dtype.kind not in "iu":
-        raise TypeError(f"pixel_stats needs uint8 images and integer labels, got {images.dtype} and {labels.dtype}")
+        raise TypeError(
+            f"pixel_stats needs uint8 images and integer labels, got {images.dtype} "
+            f"and {labels.dtype}"
+        )
     if images.ndim >= 1 and len(images) == 0:
         raise ValueError("images must hold at least one image, got N = 0")
     if images.ndim < 2 or labels.shape != (len(images),):
-        raise ValueError(f"images (N, ...) and labels (N,) must have the same N, got shapes {images.shape} and {labels.shape}")
+        raise ValueError(
+            "images (N, ...) and labels (N,) must have the same N, got shapes "
+            f"{images.shape} and {labels.shape}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= N_CLASSES):
-        raise ValueError(f"labels must lie in 0..{N_CLASSES - 1}, got values from {labels.min()} to {labels.max()}")
+        raise ValueError(
+            f"labels must lie in 0..{N_CLASSES - 1}, got values from {labels.min()} "
+            f"to {labels.max()}"
+        )
     if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1 or 256 % bins:
         raise ValueError(f"bins must be a positive divisor of 256, got {bins!r}")
     flat = images.reshape(len(images), -1)
     n_pix = flat.size
-    hist = np.bincount(flat.ravel(), minlength=256)           # exact counts of each grey level
+    # exact counts of each grey level
+    hist = np.bincount(flat.ravel(), minlength=256)
     values = np.arange(256, dtype=object)
     total = int((hist.astype(object) * values).sum())
     total_sq = int((hist.astype(object) * values * values).sum())
@@ -542,5 +691,7 @@ def pixel_stats(images, labels, bins=16):
         "std": round(float(np.sqrt(var)), 6),
         "zero_fraction": round(int(hist[0]) / n_pix, 6),
         "class_mean": class_mean,
-        "histogram": [round(int(c) / n_pix, 6) for c in hist.reshape(bins, -1).sum(axis=1)],
+        "histogram": [
+            round(int(c) / n_pix, 6) for c in hist.reshape(bins, -1).sum(axis=1)
+        ],
     }

@@ -18,36 +18,50 @@ from cnnlit.checks import as_float_array, check_distribution
 
 
 def _log_alpha(c):
-    """log alpha for alpha = softmax(c) over the input maps (U3.3c): c - logsumexp(c), column by column."""
+    """log alpha for alpha = softmax(c) over the input maps (U3.3c): c - logsumexp(c),
+    column by column."""
     c = as_float_array("c", c)
     if c.ndim != 2 or c.size == 0:
-        raise ValueError(f"c must have shape (n_in, n_out), one column per output map, both >= 1, got {c.shape}")
+        raise ValueError(
+            "c must have shape (n_in, n_out), one column per output map, both >= 1, "
+            f"got {c.shape}"
+        )
     with np.errstate(over="ignore"):  # 1e308 - (-1e308) is -inf: a weight of exactly 0
         z = c - c.max(axis=0)
     return z - np.log(np.exp(z).sum(axis=0))
 
 
 def alpha_of(c):
-    """alpha = softmax(c) over the input maps (U3.3c): c (n_in, n_out) -> alpha (n_in, n_out)."""
+    """alpha = softmax(c) over the input maps (U3.3c): c (n_in, n_out) -> alpha (n_in,
+    n_out)."""
     return np.exp(_log_alpha(c))
 
 
 def entropy(alpha):
-    """H(alpha_j) = -sum_i alpha_ij log alpha_ij of every column j, in nats (with 0 log 0 = 0): (n_out,).
+    """H(alpha_j) = -sum_i alpha_ij log alpha_ij of every column j, in nats (with 0 log
+    0 = 0): (n_out,).
 
-    eq-sparse-entropy, column by column: alpha (n_in, n_out) -> (n_out,); a single column (n_in,) gives one entropy.
+    eq-sparse-entropy, column by column: alpha (n_in, n_out) -> (n_out,); a single
+    column (n_in,) gives one entropy.
     """
     alpha = as_float_array("alpha", alpha)
     if alpha.ndim not in (1, 2) or alpha.size == 0:
-        raise ValueError(f"alpha must have shape (n_in,) or (n_in, n_out), not empty, got {alpha.shape}")
+        raise ValueError(
+            "alpha must have shape (n_in,) or (n_in, n_out), not empty, got "
+            f"{alpha.shape}"
+        )
     if np.any(alpha < 0) or np.any(alpha > 1):
-        raise ValueError("alpha must hold weights in [0, 1] (a softmax's columns), got values outside")
+        raise ValueError(
+            "alpha must hold weights in [0, 1] (a softmax's columns), got values "
+            "outside"
+        )
     check_distribution("alpha", alpha, axis=0)
     return -np.sum(alpha * np.log(np.where(alpha > 0, alpha, 1.0)), axis=0)
 
 
 def effective_inputs(alpha):
-    """exp(H(alpha_j)) of every column j: 1 for a one-hot column, n_in for a uniform one.
+    """exp(H(alpha_j)) of every column j: 1 for a one-hot column, n_in for a uniform
+    one.
 
     The exponential of eq-sparse-entropy: alpha (n_in, n_out) -> (n_out,).
     """
@@ -56,37 +70,42 @@ def effective_inputs(alpha):
 
 # -- book/06_sparsity.md, cell 6 -----------------------------------------
 class L1Penalty:
-    """The paper's penalty (N11) without its lambda: sum_ij |alpha_ij|, with alpha = softmax(c).
+    """The paper's penalty (N11) without its lambda: sum_ij |alpha_ij|, with alpha =
+    softmax(c).
 
-    grad(c) is N14 without lambda, |alpha_i| - alpha_i sum_k |alpha_k| in each column: N12 through N8
-    by the chain rule N13.
-    Under U3.3b the value is n_out for every c and the gradient is zero (eq-sparse-omega-const).
-    Shapes: value(c) takes c (n_in, n_out) and returns a float; grad(c) is (n_in, n_out).
+    grad(c) is N14 without lambda, |alpha_i| - alpha_i sum_k |alpha_k| in each column:
+    N12 through N8 by the chain rule N13. Under U3.3b the value is n_out for every c and
+    the gradient is zero (eq-sparse-omega-const). Shapes: value(c) takes c (n_in, n_out)
+    and returns a float; grad(c) is (n_in, n_out).
     """
 
     name = "L1 (11)"
 
     def value(self, c):
-        """sum_ij |alpha_ij|, N11's Omega without lambda, of c (n_in, n_out): a float."""
+        """sum_ij |alpha_ij|, N11's Omega without lambda, of c (n_in, n_out): a
+        float."""
         return float(np.sum(np.abs(alpha_of(c))))
 
     def grad(self, c):
         """dOmega/dc without lambda (N14): c (n_in, n_out) -> (n_in, n_out)."""
         alpha = alpha_of(c)
-        return np.abs(alpha) - alpha * np.sum(np.abs(alpha), axis=0)    # N14 / lambda
+        return np.abs(alpha) - alpha * np.sum(np.abs(alpha), axis=0)  # N14 / lambda
 
 
 # -- book/06_sparsity.md, cell 16 -----------------------------------------
 def _times_log(alpha, log_term):
-    """alpha * log_term with 0 where alpha underflowed to 0 (0 log 0 = 0), not 0 * -inf = NaN."""
+    """alpha * log_term with 0 where alpha underflowed to 0 (0 log 0 = 0), not 0 * -inf
+    = NaN."""
     return np.where(alpha > 0, alpha * np.where(alpha > 0, log_term, 0.0), 0.0)
 
 
 class EntropyPenalty:
-    """sum_j H(alpha_j), the entropies of the output maps' weights (eq-sparse-entropy), alpha = softmax(c).
+    """sum_j H(alpha_j), the entropies of the output maps' weights (eq-sparse-entropy),
+    alpha = softmax(c).
 
-    grad(c)_ij = -alpha_ij (log alpha_ij + H(alpha_j)) (eq-sparse-dh-dc): dH/dalpha through N8 (N13).
-    Shapes: value(c) takes c (n_in, n_out) and returns a float; grad(c) is (n_in, n_out).
+    grad(c)_ij = -alpha_ij (log alpha_ij + H(alpha_j)) (eq-sparse-dh-dc): dH/dalpha
+    through N8 (N13). Shapes: value(c) takes c (n_in, n_out) and returns a float;
+    grad(c) is (n_in, n_out).
     """
 
     name = "entropy"
@@ -97,7 +116,8 @@ class EntropyPenalty:
         return float(-np.sum(_times_log(np.exp(log_alpha), log_alpha)))
 
     def grad(self, c):
-        """d/dc of sum_j H(alpha_j) (eq-sparse-dh-dc): c (n_in, n_out) -> (n_in, n_out)."""
+        """d/dc of sum_j H(alpha_j) (eq-sparse-dh-dc): c (n_in, n_out) -> (n_in,
+        n_out)."""
         log_alpha = _log_alpha(c)
         alpha = np.exp(log_alpha)
         H = -np.sum(_times_log(alpha, log_alpha), axis=0)
@@ -105,10 +125,12 @@ class EntropyPenalty:
 
 
 class LpPenalty:
-    """sum_ij alpha_ij^p for 0 < p <= 1, with alpha = softmax(c); p = 1 is the paper's N11 (a constant).
+    """sum_ij alpha_ij^p for 0 < p <= 1, with alpha = softmax(c); p = 1 is the paper's
+    N11 (a constant).
 
-    grad(c)_ij = p (alpha_ij^p - alpha_ij sum_k alpha_kj^p) (eq-sparse-dlp-dc), which is N14 at p = 1.
-    Shapes: value(c) takes c (n_in, n_out) and returns a float; grad(c) is (n_in, n_out).
+    grad(c)_ij = p (alpha_ij^p - alpha_ij sum_k alpha_kj^p) (eq-sparse-dlp-dc), which is
+    N14 at p = 1. Shapes: value(c) takes c (n_in, n_out) and returns a float; grad(c) is
+    (n_in, n_out).
     """
 
     def __init__(self, p=0.5):
@@ -122,7 +144,8 @@ class LpPenalty:
         return float(np.sum(np.exp(self.p * _log_alpha(c))))
 
     def grad(self, c):
-        """d/dc of sum_ij alpha_ij^p (eq-sparse-dlp-dc): c (n_in, n_out) -> (n_in, n_out)."""
+        """d/dc of sum_ij alpha_ij^p (eq-sparse-dlp-dc): c (n_in, n_out) -> (n_in,
+        n_out)."""
         log_alpha = _log_alpha(c)
         alpha_p = np.exp(self.p * log_alpha)
         return self.p * (alpha_p - np.exp(log_alpha) * alpha_p.sum(axis=0))
@@ -133,7 +156,8 @@ _C_KEY = re.compile(r"c\d*")
 
 
 def check_lam(lam):
-    """lam as a float if it is a finite real number >= 0, else a ValueError (a TypeError for a non-number).
+    """lam as a float if it is a finite real number >= 0, else a ValueError (a TypeError
+    for a non-number).
 
     Formula: none (an input check).
     Shapes: none (no arrays).
@@ -146,31 +170,42 @@ def check_lam(lam):
 
 
 class Penalized:
-    """A model with a sparsity penalty on its combination weights: the model contract for E~ (N11).
+    """A model with a sparsity penalty on its combination weights: the model contract
+    for E~ (N11).
 
-    model: anything with params, loss(X, T), gradients(X, T); its combination weights are the
-    params named c, c1, c2, ... (chapter 5's layer: c (n_in, n_out), alpha = softmax(c) per column).
-    penalty: an object with value(c) and grad(c) (L1Penalty, EntropyPenalty, LpPenalty).
-    lam: the penalty's weight lambda >= 0.
-    loss(X, T) = model.loss(X, T) + lam * sum over the c keys of penalty.value(c);
-    gradients(X, T) = model.gradients(X, T) plus lam * penalty.grad(c) on each c key (U3.3e).
-    params is the model's own dict; any other attribute is looked up on the model.
+    model: anything with params, loss(X, T), gradients(X, T); its combination weights
+    are the params named c, c1, c2, ... (chapter 5's layer: c (n_in, n_out), alpha =
+    softmax(c) per column). penalty: an object with value(c) and grad(c) (L1Penalty,
+    EntropyPenalty, LpPenalty). lam: the penalty's weight lambda >= 0. loss(X, T) =
+    model.loss(X, T) + lam * sum over the c keys of penalty.value(c); gradients(X, T) =
+    model.gradients(X, T) plus lam * penalty.grad(c) on each c key (U3.3e). params is
+    the model's own dict; any other attribute is looked up on the model.
     """
 
     def __init__(self, model, penalty, lam):
         for attr in ("params", "loss", "gradients"):
             if not hasattr(model, attr):
-                raise TypeError(f"model ({type(model).__name__}) has no {attr!r}; it does not follow the model contract")
+                raise TypeError(
+                    f"model ({type(model).__name__}) has no {attr!r}; it does not "
+                    "follow the model contract"
+                )
         if isinstance(penalty, type):
-            raise TypeError(f"penalty must be a penalty object, such as {penalty.__name__}(), not the class")
+            raise TypeError(
+                f"penalty must be a penalty object, such as {penalty.__name__}(), not "
+                "the class"
+            )
         for attr in ("value", "grad"):
             if not callable(getattr(penalty, attr, None)):
-                raise TypeError(f"penalty ({type(penalty).__name__}) has no method {attr!r}(c)")
+                raise TypeError(
+                    f"penalty ({type(penalty).__name__}) has no method {attr!r}(c)"
+                )
         self.keys = [name for name in model.params if _C_KEY.fullmatch(name)]
         if not self.keys:
             raise ValueError(
-                f"model has no combination weights to penalize: none of its params {sorted(model.params)} is "
-                f"named c or c<number> (build it with chapter 5's combination layer)")
+                "model has no combination weights to penalize: none of its params "
+                f"{sorted(model.params)} is "
+                f"named c or c<number> (build it with chapter 5's combination layer)"
+            )
         self.model, self.penalty = model, penalty
         self.lam = lam
 
@@ -187,19 +222,24 @@ class Penalized:
         return self.model.params
 
     @params.setter
-    def params(self, saved):  # restores the model's values, as Network's params = saved does
+    # restores the model's values, as Network's params = saved does
+    def params(self, saved):
         self.model.params = saved
 
     def penalty_value(self):
-        """lam times the penalty of every combination layer: Omega of N11, for the current params."""
-        return self._lam * sum(self.penalty.value(self.model.params[k]) for k in self.keys)
+        """lam times the penalty of every combination layer: Omega of N11, for the
+        current params."""
+        return self._lam * sum(
+            self.penalty.value(self.model.params[k]) for k in self.keys
+        )
 
     def loss(self, X, T):
         """The mean over the batch of E~^n (N11): the model's loss plus Omega."""
         return self.model.loss(X, T) + self.penalty_value()
 
     def gradients(self, X, T):
-        """The exact gradient of loss(X, T): the model's, plus lam * penalty.grad(c) on each c (U3.3e)."""
+        """The exact gradient of loss(X, T): the model's, plus lam * penalty.grad(c) on
+        each c (U3.3e)."""
         grads = self.model.gradients(X, T)
         for k in self.keys:
             grads[k] = grads[k] + self._lam * self.penalty.grad(self.model.params[k])
@@ -209,9 +249,13 @@ class Penalized:
         return self.model.predict(X)
 
     def __getattr__(self, name):
-        if name == "model":               # not set yet: no recursion while __init__ fails
+        # not set yet: no recursion while __init__ fails
+        if name == "model":
             raise AttributeError(name)
         return getattr(self.model, name)
 
     def __repr__(self):
-        return f"Penalized({self.model!r}, {self.penalty.name}, lam={self._lam:g}, on {self.keys})"
+        return (
+            f"Penalized({self.model!r}, {self.penalty.name}, lam={self._lam:g}, "
+            f"on {self.keys})"
+        )

@@ -46,36 +46,48 @@ from cnnlit.subsample import Flatten, Subsample, check_two_stage, up
 
 
 def layer_rates(model, rates):
-    """A rate per parameter name from a rate per layer: {layer number: rate} -> {"W6": rate, "b6": rate, ...}.
+    """A rate per parameter name from a rate per layer: {layer number: rate} -> {"W6":
+    rate, "b6": rate, ...}.
 
-    Layers are numbered as in the paper (``model.names``); every layer with parameters needs a rate.
-    Formula: none (bookkeeping for the rates of SGD).
-    Shapes: none (no arrays).
+    Layers are numbered as in the paper (``model.names``); every layer with parameters
+    needs a rate. Formula: none (bookkeeping for the rates of SGD). Shapes: none (no
+    arrays).
     """
-    check_contract("model", model, ("names",), "a Network (with numbered layers in model.names)")
+    check_contract(
+        "model", model, ("names",), "a Network (with numbered layers in model.names)"
+    )
     if not isinstance(rates, dict):
-        raise TypeError(f"rates must be a dict {{layer number: rate}}, got {type(rates).__name__}")
+        raise TypeError(
+            f"rates must be a dict {{layer number: rate}}, got {type(rates).__name__}"
+        )
     out = {}
     for layer, ell in model.names:
         if not layer.params:
             continue
         if ell not in rates:
-            raise KeyError(f"no rate for layer {ell} ({layer!r}); rates has layers {sorted(rates)}")
+            raise KeyError(
+                f"no rate for layer {ell} ({layer!r}); rates has layers {sorted(rates)}"
+            )
         for name in layer.params:
-            out[f"{name}{ell}"] = check_rate(f"rates[{ell}] (layer {ell})", rates[ell], ())
+            out[f"{name}{ell}"] = check_rate(
+                f"rates[{ell}] (layer {ell})", rates[ell], ()
+            )
     unknown = set(rates) - {ell for layer, ell in model.names if layer.params}
     if unknown:
-        raise KeyError(f"rates names layers without parameters or not in the model: {sorted(unknown)}")
+        raise KeyError(
+            "rates names layers without parameters or not in the model: "
+            f"{sorted(unknown)}"
+        )
     return out
 
 
 class SGD:
     """Plain gradient descent, Delta w = -eta dE/dw (N6).
 
-    ``eta``: a positive number for every weight, or a dict {parameter name: number or array of
-    the parameter's shape} (a rate per layer, or per weight eta_ij, the note after N6). A dict
-    must name every parameter of the model.
-    step(model, X, T) takes X (N, ...) and T (N, c); an array rate has its parameter's shape, such as (10, 192).
+    ``eta``: a positive number for every weight, or a dict {parameter name: number or
+    array of the parameter's shape} (a rate per layer, or per weight eta_ij, the note
+    after N6). A dict must name every parameter of the model. step(model, X, T) takes X
+    (N, ...) and T (N, c); an array rate has its parameter's shape, such as (10, 192).
     """
 
     def __init__(self, eta):
@@ -108,37 +120,74 @@ def _progress_bar(progress, total):
         from tqdm.auto import tqdm
     except ImportError:
         if progress is True:
-            raise ImportError("progress=True needs tqdm (pip install tqdm); use progress=False") from None
+            raise ImportError(
+                "progress=True needs tqdm (pip install tqdm); use progress=False"
+            ) from None
         return None
     if progress is None and not sys.stderr.isatty():
         return None
     return tqdm(total=total, unit="step")
 
 
-def train(model, X, T, *, epochs=1, batch_size=50, eta=None, optimizer=None, rng=0, shuffle=True,
-          monitor=None, record_every=None, per_step=False, progress=None, callback=None):
-    """Train ``model`` (the model contract) on X (N, ...) and one-of-c targets T (N, c), in place.
+def train(
+    model,
+    X,
+    T,
+    *,
+    epochs=1,
+    batch_size=50,
+    eta=None,
+    optimizer=None,
+    rng=0,
+    shuffle=True,
+    monitor=None,
+    record_every=None,
+    per_step=False,
+    progress=None,
+    callback=None,
+):
+    """Train ``model`` (the model contract) on X (N, ...) and one-of-c targets T (N, c),
+    in place.
 
     The update rule is ``optimizer`` (SGD, SDLM, or any object with check(model) and
-    step(model, X, T)), or SGD(eta). ``batch_size``: 1 for online learning, N for full batch.
-    Patterns are visited in a new order each epoch, drawn from ``rng`` (a seed or a Generator),
-    unless shuffle=False. ``monitor``: (X_m, T_m) on which loss and error are recorded at step 0,
-    every ``record_every`` steps and after every epoch (default: the training data).
-    Returns the history, a dict of arrays: step, evaluations (pattern gradients so far), epoch
-    (evaluations / N), loss, error; with per_step=True also step_loss, the loss of each batch
-    before its update. ``progress``: True, False, or None (a tqdm bar if tqdm is installed and
-    stderr is a terminal). ``callback(step, model)``, if given, is called at every record.
-    Formula: none (the training loop; ``optimizer`` makes the update).
+    step(model, X, T)), or SGD(eta). ``batch_size``: 1 for online learning, N for full
+    batch. Patterns are visited in a new order each epoch, drawn from ``rng`` (a seed or
+    a Generator), unless shuffle=False. ``monitor``: (X_m, T_m) on which loss and error
+    are recorded at step 0, every ``record_every`` steps and after every epoch (default:
+    the training data). Returns the history, a dict of arrays: step, evaluations
+    (pattern gradients so far), epoch (evaluations / N), loss, error; with per_step=True
+    also step_loss, the loss of each batch before its update. ``progress``: True, False,
+    or None (a tqdm bar if tqdm is installed and stderr is a terminal).
+    ``callback(step, model)``, if given, is called at every record. Formula: none (the
+    training loop; ``optimizer`` makes the update).
     """
-    # Every argument is checked first (Appendix B.7), so that a mistake never stops a run half-way.
-    check_training(model, eta=eta, optimizer=optimizer, epochs=epochs, batch_size=batch_size, record_every=record_every,
-                   shuffle=shuffle, per_step=per_step, progress=progress, callback=callback, monitor=monitor)
+    # Every argument is checked first (Appendix B.7), so that a mistake never stops a
+    # run half-way.
+    check_training(
+        model,
+        eta=eta,
+        optimizer=optimizer,
+        epochs=epochs,
+        batch_size=batch_size,
+        record_every=record_every,
+        shuffle=shuffle,
+        per_step=per_step,
+        progress=progress,
+        callback=callback,
+        monitor=monitor,
+    )
     optimizer = SGD(eta) if optimizer is None else optimizer
     X, T = check_patterns(model, X, T)
-    Xm, Tm = (X, T) if monitor is None else check_patterns(model, *monitor, names=("monitor X", "monitor T"))
+    Xm, Tm = (
+        (X, T)
+        if monitor is None
+        else check_patterns(model, *monitor, names=("monitor X", "monitor T"))
+    )
     N = len(X)
     if batch_size > N:
-        raise ValueError(f"batch_size {batch_size} is larger than the data set ({N} patterns)")
+        raise ValueError(
+            f"batch_size {batch_size} is larger than the data set ({N} patterns)"
+        )
     optimizer.check(model)
     rng = as_rng(rng)
     hist = {k: [] for k in ("step", "evaluations", "epoch", "loss", "error")}
@@ -161,7 +210,7 @@ def train(model, X, T, *, epochs=1, batch_size=50, eta=None, optimizer=None, rng
         for _ in range(epochs):
             order = rng.permutation(N) if shuffle else np.arange(N)
             for start in range(0, N, batch_size):
-                idx = order[start:start + batch_size]
+                idx = order[start : start + batch_size]
                 if per_step:
                     step_loss.append(model.loss(X[idx], T[idx]))
                 optimizer.step(model, X[idx], T[idx])
@@ -169,7 +218,11 @@ def train(model, X, T, *, epochs=1, batch_size=50, eta=None, optimizer=None, rng
                 evaluations += len(idx)
                 if bar is not None:
                     bar.update()
-                if record_every is not None and step % record_every == 0 and start + batch_size < N:
+                if (
+                    record_every is not None
+                    and step % record_every == 0
+                    and start + batch_size < N
+                ):
                     record(step, evaluations)
             record(step, evaluations)
     finally:
@@ -190,25 +243,36 @@ def save_params(model, path):
     """
     check_contract("model", model, ("params",), "a model with a params dict")
     if not isinstance(model.params, dict):
-        raise TypeError(f"model.params must be a dict of arrays, got {type(model.params).__name__}")
+        raise TypeError(
+            f"model.params must be a dict of arrays, got {type(model.params).__name__}"
+        )
     path = check_save_path("path", path)
-    params = {name: as_float_array(f"model.params[{name!r}]", p) for name, p in model.params.items()}
-    with open(path, "wb") as f:  # exactly this path: np.savez would append .npz to a name without it
+    params = {
+        name: as_float_array(f"model.params[{name!r}]", p)
+        for name, p in model.params.items()
+    }
+    # exactly this path: np.savez would append .npz to a name without it
+    with open(path, "wb") as f:
         np.savez(f, **params)
 
 
 def load_params(model, path):
     """Copy the parameters stored by save_params into ``model``, in place.
 
-    The file is read with allow_pickle=False. Its names, shapes and dtypes must equal the
-    model's; otherwise a ValueError names the mismatch and the model is left unchanged.
-    Formula: none (reads a file).
-    Shapes: none (no arrays).
+    The file is read with allow_pickle=False. Its names, shapes and dtypes must equal
+    the model's; otherwise a ValueError names the mismatch and the model is left
+    unchanged. Formula: none (reads a file). Shapes: none (no arrays).
     """
     check_contract("model", model, ("params",), "a model with a params dict")
     if not isinstance(model.params, dict):
-        raise TypeError(f"model.params must be a dict of arrays, got {type(model.params).__name__}")
-    stored = read_npz("path", path, "a parameter file written by save_params (pickled objects are refused)")
+        raise TypeError(
+            f"model.params must be a dict of arrays, got {type(model.params).__name__}"
+        )
+    stored = read_npz(
+        "path",
+        path,
+        "a parameter file written by save_params (pickled objects are refused)",
+    )
     check_stored_params(path, model.params, stored)
     for name, p in model.params.items():
         p[...] = stored[name]
@@ -216,74 +280,91 @@ def load_params(model, path):
 
 # -- book/07_practical.md, cell 28 ----------------------------------------
 def _fprime2(layer, d2x):
-    """d2E/du^2 ~ d2E/dx^2 * f'(u)^2: the Gauss-Newton rule, which drops the term in f''(u)."""
+    """d2E/du^2 ~ d2E/dx^2 * f'(u)^2: the Gauss-Newton rule, which drops the term in
+    f''(u)."""
     return d2x * layer.act.df(layer.x) ** 2
 
 
 def _curv_dense(layer, d2x):
-    d2u = _fprime2(layer, d2x)                                   # (N, n_out)
-    h = {"W": d2u.T @ layer.x_prev ** 2, "b": d2u.sum(axis=0)}    # the fully connected case after eq-sdlm-back
-    return d2u @ layer.W ** 2, h
+    d2u = _fprime2(layer, d2x)  # (N, n_out)
+    # the fully connected case after eq-sdlm-back
+    h = {"W": d2u.T @ layer.x_prev**2, "b": d2u.sum(axis=0)}
+    return d2u @ layer.W**2, h
 
 
 def _curv_fast_conv(layer, d2x):
-    d2u = _fprime2(layer, d2x).transpose(1, 2, 3, 0)             # (n_out, P, Q, N), the layer's layout
+    # (n_out, P, Q, N), the layer's layout
+    d2u = _fprime2(layer, d2x).transpose(1, 2, 3, 0)
     D2 = d2u.reshape(layer.n_out, -1)
     C, R, S = layer.n_in, *layer.k.shape[2:]
-    hK_T = (layer.cols ** 2) @ D2.T                              # the convolution case after eq-sdlm-back, as a matrix product
-    hk = hK_T.reshape(C, R, S, layer.n_out).transpose(0, 3, 1, 2)[:, :, ::-1, ::-1].copy()
+    # the convolution case after eq-sdlm-back, as a matrix product
+    hK_T = (layer.cols**2) @ D2.T
+    hk = (
+        hK_T.reshape(C, R, S, layer.n_out)
+        .transpose(0, 3, 1, 2)[:, :, ::-1, ::-1]
+        .copy()
+    )
     hk[~layer.connections] = 0.0
     h = {"k": hk, "b": D2.sum(axis=1)}
-    back = col2im((layer.K ** 2).T @ D2, layer.in_shape, R, S)   # (C, P', Q', N)
+    back = col2im((layer.K**2).T @ D2, layer.in_shape, R, S)  # (C, P', Q', N)
     return back.transpose(3, 0, 1, 2), h
 
 
 def _curv_conv(layer, d2x):
-    d2u = _fprime2(layer, d2x)                                   # (N, n_out, P, Q)
+    d2u = _fprime2(layer, d2x)  # (N, n_out, P, Q)
     hk = np.zeros_like(layer.k)
     back = np.zeros_like(layer.x_prev)
-    x2, k2 = layer.x_prev ** 2, layer.k ** 2
+    x2, k2 = layer.x_prev**2, layer.k**2
     for n in range(d2u.shape[0]):
         for j, M_j in enumerate(layer.M):
             for i in M_j:
-                hk[i, j] += rot180(conv2(x2[n, i], rot180(d2u[n, j]), "valid"))   # U3.1e, squared
+                # U3.1e, squared
+                hk[i, j] += rot180(conv2(x2[n, i], rot180(d2u[n, j]), "valid"))
                 back[n, i] += conv2(d2u[n, j], rot180(k2[i, j]), "full")
     return back, {"k": hk, "b": d2u.sum(axis=(0, 2, 3))}
 
 
 def _curv_subsample(layer, d2x, d):
-    d2u = _fprime2(layer, d2x)                                   # (N, C, h, w)
+    d2u = _fprime2(layer, d2x)  # (N, C, h, w)
     if layer.trainable:
         beta = layer.beta[None, :, None, None]
-        h = {"beta": np.sum(d2u * d ** 2, axis=(0, 2, 3)), "b": d2u.sum(axis=(0, 2, 3))}
+        h = {"beta": np.sum(d2u * d**2, axis=(0, 2, 3)), "b": d2u.sum(axis=(0, 2, 3))}
     else:
-        beta, h = 1.0 / layer.m ** 2, {}
-    return up(beta ** 2 * d2u, layer.m), h                      # the sub-sampling case after eq-sdlm-back
+        beta, h = 1.0 / layer.m**2, {}
+    # the sub-sampling case after eq-sdlm-back
+    return up(beta**2 * d2u, layer.m), h
 
 
 def _layer_curvature(layer, d2x):
     """(d2E/dx_prev^2, {param: h}) for one layer, given d2E/dx^2 of its output."""
     if isinstance(layer, Flatten):
         return d2x.reshape((d2x.shape[0],) + layer.in_shape), {}
-    if isinstance(layer, Dense):                                 # Dense and FastDense
+    if isinstance(layer, Dense):  # Dense and FastDense
         return _curv_dense(layer, d2x)
     if isinstance(layer, FastConv):
         return _curv_fast_conv(layer, d2x)
     if isinstance(layer, Conv):
         return _curv_conv(layer, d2x)
     if isinstance(layer, FastSubsample):
-        return _curv_subsample(layer, d2x, layer.d.transpose(3, 0, 1, 2) if layer.trainable else None)
+        return _curv_subsample(
+            layer, d2x, layer.d.transpose(3, 0, 1, 2) if layer.trainable else None
+        )
     if isinstance(layer, Subsample):
         return _curv_subsample(layer, d2x, layer.d)
-    raise TypeError(f"curvatures has no second-order backward pass for {type(layer).__name__} "
-                    "(it covers Dense, FastDense, Conv, FastConv, Subsample, FastSubsample and Flatten)")
+    raise TypeError(
+        f"curvatures has no second-order backward pass for {type(layer).__name__} "
+        "(it covers Dense, FastDense, Conv, FastConv, Subsample, FastSubsample and "
+        "Flatten)"
+    )
 
 
 # -- book/07_practical.md, cell 30 ----------------------------------------
 def output_curvature(loss_fn, y, T):
-    """The diagonal of the Gauss-Newton second derivative d2E^n/dy^2 of the error, row by row (N, c).
+    """The diagonal of the Gauss-Newton second derivative d2E^n/dy^2 of the error, row
+    by row (N, c).
 
-    1 for the squared error (N1); ``loss_fn.curvature(y, T)`` for an error that defines it.
+    1 for the squared error (N1); ``loss_fn.curvature(y, T)`` for an error that defines
+    it.
     """
     if hasattr(loss_fn, "curvature"):
         return loss_fn.curvature(y, T)
@@ -291,22 +372,35 @@ def output_curvature(loss_fn, y, T):
         y = as_float_array("y", y, shape=("N", "c"))
         as_float_array("T", T, shape=y.shape)
         return np.ones_like(y)
-    raise TypeError(f"no curvature known for the error {loss_fn!r}: give it a curvature(y, T) method")
+    raise TypeError(
+        f"no curvature known for the error {loss_fn!r}: give it a curvature(y, T) "
+        "method"
+    )
 
 
 def curvatures(model, X, T, *, forward=True):
-    """Diagonal Gauss-Newton estimates h_kk of d2 loss / dw_k^2 for every parameter (a dict like params).
+    """Diagonal Gauss-Newton estimates h_kk of d2 loss / dw_k^2 for every parameter (a
+    dict like params).
 
-    ``loss`` is the mean of E^n over the batch, so the estimates are means too. The model is a
-    Network of the package's layers. With forward=False the layers' state from the last forward
-    pass on X (by gradients(X, T), say) is reused.
-    The rules: eq-sdlm-gn through each non-linearity, eq-sdlm-back down the layers, and the diagonal of
-    eq-sdlm-w-exact for each parameter. X (N, ...), T (N, c); each estimate has its parameter's shape.
+    ``loss`` is the mean of E^n over the batch, so the estimates are means too. The
+    model is a Network of the package's layers. With forward=False the layers' state
+    from the last forward pass on X (by gradients(X, T), say) is reused. The rules:
+    eq-sdlm-gn through each non-linearity, eq-sdlm-back down the layers, and the
+    diagonal of eq-sdlm-w-exact for each parameter. X (N, ...), T (N, c); each estimate
+    has its parameter's shape.
     """
-    check_contract("model", model, ("forward", "layers", "names", "loss_fn", "params"), "a Network of the package's layers")
+    check_contract(
+        "model",
+        model,
+        ("forward", "layers", "names", "loss_fn", "params"),
+        "a Network of the package's layers",
+    )
     y = model.forward(X) if forward else model.layers[-1].x
     if y.shape[0] == 0:
-        raise ValueError("X must hold at least one pattern: the estimates are means over the batch, and N = 0")
+        raise ValueError(
+            "X must hold at least one pattern: the estimates are means over the "
+            "batch, and N = 0"
+        )
     T = as_float_array("T", T, shape=y.shape, dtype=y.dtype)
     d2 = output_curvature(model.loss_fn, y, T) / y.shape[0]
     h = {}
@@ -317,12 +411,14 @@ def curvatures(model, X, T, *, forward=True):
 
 
 class SDLM:
-    """LeCun's stochastic diagonal Levenberg-Marquardt method: Delta w_k = -eta / (mu + h_kk) dE/dw_k.
+    """LeCun's stochastic diagonal Levenberg-Marquardt method: Delta w_k = -eta / (mu +
+    h_kk) dE/dw_k.
 
-    h_kk is a running average, h <- (1 - gamma) h + gamma h_batch, of the diagonal Gauss-Newton
-    curvature (``curvatures``) of each batch; the first batch sets it. mu keeps the rate of a weight
-    with (near) zero curvature finite: no rate exceeds eta / mu.
-    The update is eq-sdlm-update. step(model, X, T) takes X (N, ...) and T (N, c); h_kk has its parameter's shape.
+    h_kk is a running average, h <- (1 - gamma) h + gamma h_batch, of the diagonal
+    Gauss-Newton curvature (``curvatures``) of each batch; the first batch sets it. mu
+    keeps the rate of a weight with (near) zero curvature finite: no rate exceeds eta /
+    mu. The update is eq-sdlm-update. step(model, X, T) takes X (N, ...) and T (N, c);
+    h_kk has its parameter's shape.
     """
 
     def __init__(self, eta, mu=0.1, gamma=0.05):
@@ -331,14 +427,24 @@ class SDLM:
         self.h = None
 
     def check(self, model):
-        check_contract("model", model, ("layers", "names", "loss_fn"), "a Network of the package's layers (for SDLM)")
+        check_contract(
+            "model",
+            model,
+            ("layers", "names", "loss_fn"),
+            "a Network of the package's layers (for SDLM)",
+        )
         for layer in model.layers:
-            if not isinstance(layer, (Flatten, Dense, Conv, FastConv, Subsample, FastSubsample)):
-                raise TypeError(f"SDLM has no second-order backward pass for {type(layer).__name__}")
+            if not isinstance(
+                layer, (Flatten, Dense, Conv, FastConv, Subsample, FastSubsample)
+            ):
+                raise TypeError(
+                    f"SDLM has no second-order backward pass for {type(layer).__name__}"
+                )
         check_state_fits("this SDLM", self.h, model.params)
 
     def step(self, model, X, T):
-        """One step of eq-sdlm-update on the batch X (N, ...), T (N, c), in place, after updating h_kk."""
+        """One step of eq-sdlm-update on the batch X (N, ...), T (N, c), in place, after
+        updating h_kk."""
         check_state_fits("this SDLM", self.h, model.params)
         g = model.gradients(X, T)
         hb = curvatures(model, X, T, forward=False)
@@ -348,11 +454,20 @@ class SDLM:
             for name, v in hb.items():
                 self.h[name] *= 1.0 - self.gamma
                 self.h[name] += self.gamma * v
-        gradient_step(model.params, g, {name: self.eta / (self.mu + h) for name, h in self.h.items()})
+        gradient_step(
+            model.params,
+            g,
+            {name: self.eta / (self.mu + h) for name, h in self.h.items()},
+        )
 
     def rates(self):
-        """The current rate eta / (mu + h_kk) of every weight, a dict like params (None before the first step)."""
-        return None if self.h is None else {name: self.eta / (self.mu + h) for name, h in self.h.items()}
+        """The current rate eta / (mu + h_kk) of every weight, a dict like params (None
+        before the first step)."""
+        return (
+            None
+            if self.h is None
+            else {name: self.eta / (self.mu + h) for name, h in self.h.items()}
+        )
 
     def __repr__(self):
         return f"SDLM(eta={self.eta:g}, mu={self.mu:g}, gamma={self.gamma:g})"
@@ -360,14 +475,15 @@ class SDLM:
 
 # -- book/07_practical.md, cell 41 ----------------------------------------
 class SoftmaxCrossEntropy:
-    """Softmax outputs with the cross-entropy error E^n = -sum_k t_k log y_hat_k, y_hat = softmax(u^L).
+    """Softmax outputs with the cross-entropy error E^n = -sum_k t_k log y_hat_k, y_hat
+    = softmax(u^L).
 
-    For a linear output layer (§4.3): the network's outputs are u^L and ``prob(u)`` gives y_hat.
-    grad(u, t) = y_hat sum_k t_k - t, which is y_hat - t for one-of-c targets: delta^L, the
-    counterpart of U2.2a without f'. curvature(u, t) = y_hat (1 - y_hat) sum_k t_k, the diagonal
-    of d2E^n/du^2.
-    prob and per_pattern are eq-ce-error, grad is eq-ce-delta. u and t (N, c); per_pattern (N,); prob, grad and
-    curvature (N, c).
+    For a linear output layer (§4.3): the network's outputs are u^L and ``prob(u)``
+    gives y_hat. grad(u, t) = y_hat sum_k t_k - t, which is y_hat - t for one-of-c
+    targets: delta^L, the counterpart of U2.2a without f'. curvature(u, t) = y_hat (1 -
+    y_hat) sum_k t_k, the diagonal of d2E^n/du^2. prob and per_pattern are eq-ce-error,
+    grad is eq-ce-delta. u and t (N, c); per_pattern (N,); prob, grad and curvature (N,
+    c).
     """
 
     name = "cross-entropy"
@@ -376,14 +492,18 @@ class SoftmaxCrossEntropy:
     def _check(u, t):
         u = as_float_array("u", u, shape=("N", "c"))
         if u.shape[1] == 0:
-            raise ValueError("u must have at least one column (c >= 1), got shape (N, 0)")
+            raise ValueError(
+                "u must have at least one column (c >= 1), got shape (N, 0)"
+            )
         return u, check_distribution("t", as_float_array("t", t, shape=u.shape), axis=1)
 
     def prob(self, u):
         """The softmax of each row of u (N, c)."""
         u = as_float_array("u", u, shape=("N", "c"))
         if u.shape[1] == 0:
-            raise ValueError("u must have at least one column (c >= 1), got shape (N, 0)")
+            raise ValueError(
+                "u must have at least one column (c >= 1), got shape (N, 0)"
+            )
         z = u - u.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
@@ -396,12 +516,14 @@ class SoftmaxCrossEntropy:
         return -np.sum(t * log_p, axis=1)
 
     def grad(self, u, t):
-        """dE^n/du^L = y_hat - t (for targets that sum to 1), row by row: shape (N, c)."""
+        """dE^n/du^L = y_hat - t (for targets that sum to 1), row by row: shape (N,
+        c)."""
         u, t = self._check(u, t)
         return self.prob(u) * t.sum(axis=1, keepdims=True) - t
 
     def curvature(self, u, t):
-        """The diagonal of d2E^n/du^2, y_hat (1 - y_hat) sum_k t_k, row by row: shape (N, c)."""
+        """The diagonal of d2E^n/du^2, y_hat (1 - y_hat) sum_k t_k, row by row: shape
+        (N, c)."""
         u, t = self._check(u, t)
         p = self.prob(u)
         return t.sum(axis=1, keepdims=True) * p * (1.0 - p)
@@ -410,21 +532,38 @@ class SoftmaxCrossEntropy:
         return "SoftmaxCrossEntropy()"
 
 
-def softmax_cnn(*, input_size=28, maps=(6, 12), kernel_size=5, m=2, n_classes=10, activation="sigmoid", rng=None,
-                dtype=np.float64):
-    """fast_toolbox_cnn with a linear output layer and the softmax cross-entropy error: the same
-    parameters, drawn in the same order, so that one seed gives the same weights.
+def softmax_cnn(
+    *,
+    input_size=28,
+    maps=(6, 12),
+    kernel_size=5,
+    m=2,
+    n_classes=10,
+    activation="sigmoid",
+    rng=None,
+    dtype=np.float64,
+):
+    """fast_toolbox_cnn with a linear output layer and the softmax cross-entropy error:
+    the same parameters, drawn in the same order, so that one seed gives the same
+    weights.
 
-    Layers as fast_toolbox_cnn's (mean pooling), the top one linear (N2 with f(u) = u), under the
-    error of eq-ce-error. ``activation`` is that of the two convolution layers: 'sigmoid' (the
-    toolbox's) or 'tanh' (LeNet-5's scaled tanh of chapter 1).
+    Layers as fast_toolbox_cnn's (mean pooling), the top one linear (N2 with f(u) = u),
+    under the error of eq-ce-error. ``activation`` is that of the two convolution
+    layers: 'sigmoid' (the toolbox's) or 'tanh' (LeNet-5's scaled tanh of chapter 1).
     Input (N, 1, input_size, input_size), outputs u^L (N, n_classes).
     """
     maps, m = check_two_stage(input_size, maps, kernel_size, m, n_classes)
     if not (isinstance(activation, str) and activation in ("sigmoid", "tanh")):
         raise ValueError(f"activation must be 'sigmoid' or 'tanh', got {activation!r}")
     rng = as_rng(rng)
-    c1 = FastConv((1, input_size, input_size), maps[0], kernel_size, activation, rng=rng, dtype=dtype)
+    c1 = FastConv(
+        (1, input_size, input_size),
+        maps[0],
+        kernel_size,
+        activation,
+        rng=rng,
+        dtype=dtype,
+    )
     s1 = FastSubsample(c1.out_shape, m, None, False, dtype=dtype)
     c2 = FastConv(s1.out_shape, maps[1], kernel_size, activation, rng=rng, dtype=dtype)
     s2 = FastSubsample(c2.out_shape, m, None, False, dtype=dtype)

@@ -56,7 +56,12 @@ def test_the_tangled_modules_pass_ruff_as_generated():
 # and the PDF without wrapping. The chapters are swept in one pass by their owners; until then
 # this switch keeps the check (and tests/test_site.py's no-sideways-scrolling check) skipped.
 # Set it to True once `long_lines_per_chapter()` is empty.
-LINE_LENGTH_SWEEP_DONE = False
+LINE_LENGTH_SWEEP_DONE = True
+# The printed outputs are swept separately: chapters 04, 08 and the appendices B1, B2, C1, D1 print
+# within 88 columns, chapters 05, 06, 07 and A1 do not yet. Until they do, this switch keeps
+# test_printed_outputs_keep_to_88_columns below and tests/test_site.py's no-sideways-scrolling
+# check (which sees code and output blocks alike) skipped.
+OUTPUT_SWEEP_DONE = False
 LINE_LENGTH = 88
 
 
@@ -92,3 +97,30 @@ def test_chapter_cells_keep_to_88_columns(tmp_path):
     if not LINE_LENGTH_SWEEP_DONE:
         pytest.skip(f"not yet swept: lines over {LINE_LENGTH} columns per chapter: {counts}")
     assert not found, f"code lines over {LINE_LENGTH} columns per chapter: {counts}"
+
+
+def long_output_lines_per_chapter() -> dict[str, int]:
+    """chapter -> number of stored output lines (stream, text/plain) over 88 columns."""
+    import json
+
+    found = {}
+    for nb_path in sorted((ROOT / "book").glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text())
+        n = 0
+        for cell in nb["cells"]:
+            for out in cell.get("outputs", []):
+                text = out.get("text") or out.get("data", {}).get("text/plain") or ""
+                text = "".join(text) if isinstance(text, list) else text
+                if not text.startswith("<Figure size"):
+                    n += sum(len(line) > LINE_LENGTH for line in text.splitlines())
+        if n:
+            found[nb_path.stem] = n
+    return found
+
+
+def test_printed_outputs_keep_to_88_columns():
+    found = long_output_lines_per_chapter()
+    if not OUTPUT_SWEEP_DONE:
+        assert set(found) <= {"05_combinations", "06_sparsity", "07_practical", "A1_digits"}, found
+        pytest.skip(f"not yet swept: printed lines over {LINE_LENGTH} columns per chapter: {found}")
+    assert not found, f"printed lines over {LINE_LENGTH} columns per chapter: {found}"
