@@ -50,8 +50,8 @@ def layer_rates(model, rates):
     rate, "b6": rate, ...}.
 
     Layers are numbered as in the paper (``model.names``); every layer with parameters
-    needs a rate. Formula: none (bookkeeping for the rates of SGD). Shapes: none (no
-    arrays).
+    needs a rate. Formula: none (bookkeeping for the rates of SGD).
+    Shapes: none (no arrays).
     """
     check_contract(
         "model", model, ("names",), "a Network (with numbered layers in model.names)"
