@@ -41,9 +41,9 @@ from cnnlit.dense import (
 from cnnlit.subsample import (
     Flatten,
     Subsample,
+    _two_stage_cnn,
     check_block,
     check_map_shape,
-    check_two_stage,
 )
 
 
@@ -692,46 +692,10 @@ class FastNetwork(Network):
         return grads
 
 
-def _fast_two_stage(
-    input_size,
-    maps,
-    kernel_size,
-    m,
-    n_classes,
-    activation,
-    trainable,
-    connections,
-    rng,
-    dtype,
-):
-    maps, m = check_two_stage(input_size, maps, kernel_size, m, n_classes)
-    rng = as_rng(rng)
-    c1 = FastConv(
-        (1, input_size, input_size),
-        maps[0],
-        kernel_size,
-        activation,
-        rng=rng,
-        dtype=dtype,
-    )
-    s1 = FastSubsample(
-        c1.out_shape, m, activation if trainable else None, trainable, dtype=dtype
-    )
-    c2 = FastConv(
-        s1.out_shape,
-        maps[1],
-        kernel_size,
-        activation,
-        connections,
-        rng=rng,
-        dtype=dtype,
-    )
-    s2 = FastSubsample(
-        c2.out_shape, m, activation if trainable else None, trainable, dtype=dtype
-    )
-    flat = Flatten(s2.out_shape)
-    out = FastDense(flat.out_shape[0], n_classes, activation, rng=rng, dtype=dtype)
-    return FastNetwork([c1, s1, c2, s2, flat, out])
+def _fast_two_stage(*args):
+    """Chapter 3's two-stage builder (_two_stage_cnn) with the fast layers."""
+    fast = (FastConv, FastSubsample, FastDense, FastNetwork)
+    return _two_stage_cnn(*args, layers=fast)
 
 
 def fast_toolbox_cnn(

@@ -299,10 +299,13 @@ def _two_stage_cnn(
     connections,
     rng,
     dtype,
+    layers=None,
 ):
+    # layers: the classes (conv, subsample, dense, network); chapter 4 passes fast ones
+    Conv_, Subsample_, Dense_, Network_ = layers or (Conv, Subsample, Dense, Network)
     maps, m = check_two_stage(input_size, maps, kernel_size, m, n_classes)
     rng = as_rng(rng)
-    c1 = Conv(
+    c1 = Conv_(
         (1, input_size, input_size),
         maps[0],
         kernel_size,
@@ -310,10 +313,10 @@ def _two_stage_cnn(
         rng=rng,
         dtype=dtype,
     )
-    s1 = Subsample(
+    s1 = Subsample_(
         c1.out_shape, m, activation if trainable else None, trainable, dtype=dtype
     )
-    c2 = Conv(
+    c2 = Conv_(
         s1.out_shape,
         maps[1],
         kernel_size,
@@ -322,12 +325,12 @@ def _two_stage_cnn(
         rng=rng,
         dtype=dtype,
     )
-    s2 = Subsample(
+    s2 = Subsample_(
         c2.out_shape, m, activation if trainable else None, trainable, dtype=dtype
     )
     flat = Flatten(s2.out_shape)
-    out = Dense(flat.out_shape[0], n_classes, activation, rng=rng, dtype=dtype)
-    return Network([c1, s1, c2, s2, flat, out])
+    out = Dense_(flat.out_shape[0], n_classes, activation, rng=rng, dtype=dtype)
+    return Network_([c1, s1, c2, s2, flat, out])
 
 
 def toolbox_cnn(

@@ -53,9 +53,7 @@ def test_the_tangled_modules_pass_ruff_as_generated():
 
 # ---------------------------------------------------------------- the chapters' cells: 88 columns
 # Code in the book keeps to 88 columns (ruff's line length), so that it fits the site's column
-# and the PDF without wrapping. The chapters are swept in one pass by their owners; until then
-# this switch keeps the check (and tests/test_site.py's no-sideways-scrolling check) skipped.
-# Set it to True once `long_lines_per_chapter()` is empty.
+# and the PDF without wrapping. Every chapter's code is swept, so the check below is on.
 LINE_LENGTH_SWEEP_DONE = True
 # The printed outputs are swept separately: chapters 04, 08 and the appendices B1, B2, C1, D1 print
 # within 88 columns, chapters 05, 06, 07 and A1 do not yet. Until they do, this switch keeps
