@@ -8,7 +8,7 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = []
 
 
-# -- book/B2_cli.md, cell 22 ----------------------------------------------
+# -- book/B2_cli.md, cell 23 ----------------------------------------------
 import sys
 
 from cnnlit.cli import main

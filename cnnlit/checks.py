@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-# -- book/B1_conventions.md, cell 6 --------------------------------------
+# -- book/B1_conventions.md, cell 7 --------------------------------------
 import copy
 import numbers
 import os
@@ -93,7 +93,7 @@ def as_float_array(name, a, *, shape=None, dtype=None):
     return arr
 
 
-# -- book/B1_conventions.md, cell 12 --------------------------------------
+# -- book/B1_conventions.md, cell 13 --------------------------------------
 def check_size(name, n):
     """``n`` as a positive Python int, or a ValueError that names ``name`` (bools are
     refused).
@@ -141,7 +141,7 @@ def as_rng(rng):
     )
 
 
-# -- book/B1_conventions.md, cell 18 --------------------------------------
+# -- book/B1_conventions.md, cell 19 --------------------------------------
 class ParamDict(dict):
     """A model's named parameters. Values are the layers' own arrays: updates in place
     reach the model, and ``params[name] = value`` copies ``value`` into the existing
@@ -215,7 +215,7 @@ class ParamDict(dict):
         return (ParamDict, (dict(self),))
 
 
-# -- book/B1_conventions.md, cell 26 --------------------------------------
+# -- book/B1_conventions.md, cell 27 --------------------------------------
 def check_instance(name, obj, example):
     """``obj`` itself, or a TypeError if it is a class where an instance, such as
     ``example``, is expected.
@@ -431,7 +431,7 @@ def check_training(
         raise TypeError("monitor must be a pair (X_monitor, T_monitor)")
 
 
-# -- book/B1_conventions.md, cell 30 --------------------------------------
+# -- book/B1_conventions.md, cell 31 --------------------------------------
 def check_distribution(name, p, axis):
     """``p`` if its entries lie in [0, 1] and sum to 1 along ``axis`` (to rounding),
     else a ValueError.
@@ -456,7 +456,7 @@ def check_distribution(name, p, axis):
     return p
 
 
-# -- book/B1_conventions.md, cell 32 --------------------------------------
+# -- book/B1_conventions.md, cell 33 --------------------------------------
 def _physical_memory():
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -493,7 +493,7 @@ def check_memory(name, entries, dtype):
     return need
 
 
-# -- book/B1_conventions.md, cell 35 --------------------------------------
+# -- book/B1_conventions.md, cell 36 --------------------------------------
 _DEFLATE_MAX_RATIO = (
     1032  # deflate's largest expansion: 258 bytes out of 2 bits, about 1032:1
 )
@@ -611,7 +611,7 @@ def read_npz(name, path, what):
             raise ValueError(f"{name} {path}: not {what}: {exc}") from None
 
 
-# -- book/B1_conventions.md, cell 37 --------------------------------------
+# -- book/B1_conventions.md, cell 38 --------------------------------------
 def check_save_path(name, path):
     """``path`` as a Path for a new file, or an error: a folder, a name ending in a
     slash, or

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-# -- book/B2_cli.md, cell 4 ----------------------------------------------
+# -- book/B2_cli.md, cell 5 ----------------------------------------------
 import argparse
 import json
 import math
@@ -352,7 +352,7 @@ def fit(
     return model
 
 
-# -- book/B2_cli.md, cell 8 ----------------------------------------------
+# -- book/B2_cli.md, cell 9 ----------------------------------------------
 class CLIError(Exception):
     """A user error: the message is printed on one line, and the program exits with
     ``code``.
@@ -672,7 +672,7 @@ def load_data(folder, dtype):
     )
 
 
-# -- book/B2_cli.md, cell 12 ----------------------------------------------
+# -- book/B2_cli.md, cell 13 ----------------------------------------------
 MAX_PIXELS = 4096 * 4096  # the largest image predict decodes (a 16-megapixel photo)
 BLANK = 0.1  # an image whose pixels span less than this of the range is blank
 
@@ -860,7 +860,7 @@ def preprocess(x):
     return out
 
 
-# -- book/B2_cli.md, cell 16 ----------------------------------------------
+# -- book/B2_cli.md, cell 17 ----------------------------------------------
 class Progress:
     """An optimizer wrapper that shows a tqdm progress bar with the running loss.
 
@@ -933,7 +933,7 @@ class Progress:
             self.bar.close()
 
 
-# -- book/B2_cli.md, cell 18 ----------------------------------------------
+# -- book/B2_cli.md, cell 19 ----------------------------------------------
 def _namespace(a, *names):
     """Check that ``a`` is what make_parser().parse_args() returns for a command."""
     if not isinstance(a, argparse.Namespace):
@@ -1193,7 +1193,7 @@ def cmd_predict(a):
     return 0
 
 
-# -- book/B2_cli.md, cell 20 ----------------------------------------------
+# -- book/B2_cli.md, cell 21 ----------------------------------------------
 class _Parser(argparse.ArgumentParser):
     """argparse, with a one-line error message (exit code 2) instead of the usage
     block."""

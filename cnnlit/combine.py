@@ -18,7 +18,7 @@ __all__ = [
 ]
 
 
-# -- book/05_combinations.md, cell 10 -------------------------------------
+# -- book/05_combinations.md, cell 11 -------------------------------------
 import numpy as np
 
 from cnnlit.checks import (
@@ -76,7 +76,7 @@ def softmax_backward(alpha, dE_dalpha):
     return alpha * (dE_dalpha - np.sum(dE_dalpha * alpha, axis=0))
 
 
-# -- book/05_combinations.md, cell 14 -------------------------------------
+# -- book/05_combinations.md, cell 15 -------------------------------------
 KERNELS = ("pair", "shared")
 
 
@@ -236,7 +236,7 @@ class Combine(_CombineBase):
         return dE_dx_prev
 
 
-# -- book/05_combinations.md, cell 16 -------------------------------------
+# -- book/05_combinations.md, cell 17 -------------------------------------
 class FastCombine(_CombineBase):
     """Combination layer (U3.3a-c), batched on cnnlit.fast: a FastConv with kernels
     alpha_ij k_ij.
@@ -303,7 +303,7 @@ class FastCombine(_CombineBase):
         return dE_dx_prev
 
 
-# -- book/05_combinations.md, cell 18 -------------------------------------
+# -- book/05_combinations.md, cell 19 -------------------------------------
 def _combine_two_stage(
     fast, input_size, maps, kernel_size, m, n_classes, kernels, rng, dtype
 ):

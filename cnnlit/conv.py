@@ -8,7 +8,7 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = ['rot180', 'conv2', 'lenet5_c3_table', 'kernel_shape', 'connection_table', 'Conv']
 
 
-# -- book/02_convolution.md, cell 6 --------------------------------------
+# -- book/02_convolution.md, cell 7 --------------------------------------
 import numbers
 
 import numpy as np
@@ -67,7 +67,7 @@ def conv2(x, k, mode="valid"):
     return np.tensordot(windows, rot180(k), axes=([2, 3], [0, 1]))
 
 
-# -- book/02_convolution.md, cell 14 --------------------------------------
+# -- book/02_convolution.md, cell 15 --------------------------------------
 # LeNet-5, layer C3 (LeCun et al. 1998, Table I): row i is input map i, column j output
 # map j.
 _LENET5_C3 = (
@@ -89,7 +89,7 @@ def lenet5_c3_table():
     return np.array([[c == "X" for c in row] for row in _LENET5_C3], dtype=bool)
 
 
-# -- book/02_convolution.md, cell 27 --------------------------------------
+# -- book/02_convolution.md, cell 28 --------------------------------------
 def kernel_shape(kernel_size):
     """A kernel size (an int R, or a pair (R, S)) as the pair (R, S), or a ValueError
     naming it.

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-# -- book/A1_digits.md, cell 4 -------------------------------------------
+# -- book/A1_digits.md, cell 5 -------------------------------------------
 import gzip
 import hashlib
 import json
@@ -262,7 +262,7 @@ def write_idx(path, array, compress=None):
     return path
 
 
-# -- book/A1_digits.md, cell 12 -------------------------------------------
+# -- book/A1_digits.md, cell 13 -------------------------------------------
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -448,7 +448,7 @@ def download_mnist(dest, base_url=MNIST_URL, timeout=60):
     return dest
 
 
-# -- book/A1_digits.md, cell 18 -------------------------------------------
+# -- book/A1_digits.md, cell 19 -------------------------------------------
 SUBSET_SEED = 2006
 SUBSET_PER_CLASS = {"train": 600, "test": 100}
 N_CLASSES = 10
@@ -554,7 +554,7 @@ def subset_stats():
     return json.loads(_package_file("mnist_subset_stats.json").read_text())
 
 
-# -- book/A1_digits.md, cell 20 -------------------------------------------
+# -- book/A1_digits.md, cell 21 -------------------------------------------
 def one_hot(labels, c=N_CLASSES, off=0.0, dtype=np.float64):
     """One-of-c targets (N, c): 1 at each label, ``off`` elsewhere.
 
@@ -641,7 +641,7 @@ def load_digits(
     return X, T
 
 
-# -- book/A1_digits.md, cell 31 -------------------------------------------
+# -- book/A1_digits.md, cell 32 -------------------------------------------
 def pixel_stats(images, labels, bins=16):
     """Summary statistics of uint8 images (N, 28, 28) with labels (N,), as a JSON-ready
     dict.

@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-# -- book/01_fully_connected.md, cell 4 ----------------------------------
+# -- book/01_fully_connected.md, cell 5 ----------------------------------
 import numbers
 
 import numpy as np
@@ -36,7 +36,7 @@ from cnnlit.checks import (
 )
 
 
-# -- book/01_fully_connected.md, cell 6 ----------------------------------
+# -- book/01_fully_connected.md, cell 7 ----------------------------------
 def _real(name, a):
     """``a`` as an array of real numbers (ints or floats), or a TypeError naming
     ``name``."""
@@ -170,7 +170,7 @@ def get_activation(activation):
     )
 
 
-# -- book/01_fully_connected.md, cell 12 ----------------------------------
+# -- book/01_fully_connected.md, cell 13 ----------------------------------
 class SquaredError:
     """The squared error of one pattern, E^n = 1/2 ||t^n - y^n||^2 (N1).
 
@@ -202,7 +202,7 @@ class SquaredError:
         return "SquaredError()"
 
 
-# -- book/01_fully_connected.md, cell 14 ----------------------------------
+# -- book/01_fully_connected.md, cell 15 ----------------------------------
 def glorot_uniform(fan_in, fan_out, shape, rng, dtype=np.float64):
     """Weights uniform on +-sqrt(6 / (fan_in + fan_out)), the initialization
     DeepLearnToolbox uses.
@@ -289,7 +289,7 @@ class Dense:
         return f"Dense({self.n_in} -> {self.n_out}, {self.act!r})"
 
 
-# -- book/01_fully_connected.md, cell 18 ----------------------------------
+# -- book/01_fully_connected.md, cell 19 ----------------------------------
 class Network:
     """A stack of layers that implements the model contract (params, loss, gradients,
     predict).
@@ -436,7 +436,7 @@ class Network:
         return f"Network([{inner}], loss={self.loss_fn!r})"
 
 
-# -- book/01_fully_connected.md, cell 20 ----------------------------------
+# -- book/01_fully_connected.md, cell 21 ----------------------------------
 def gradient_step(params, grads, eta):
     """Gradient descent, in place: Delta w = -eta dE/dw (N6).
 

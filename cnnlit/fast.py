@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 
-# -- book/04_fast.md, cell 10 ---------------------------------------------
+# -- book/04_fast.md, cell 11 ---------------------------------------------
 import contextlib
 import copy
 from concurrent.futures import ThreadPoolExecutor
@@ -105,7 +105,7 @@ def _times_derivative(act, x, g, *, inplace=False):
     return d
 
 
-# -- book/04_fast.md, cell 12 ---------------------------------------------
+# -- book/04_fast.md, cell 13 ---------------------------------------------
 def _patch_rows(x, R, S, p0, p1, buf):
     """Rows p0 <= p < p1 of the patch matrix of x (C, P', Q', N), written into the flat
     buffer buf: a view (C R S, (p1 - p0) Q N). One slice copy per kernel offset (r, s).
@@ -205,7 +205,7 @@ def full_conv_sensitivity(delta, k):
     )
 
 
-# -- book/04_fast.md, cell 16 ---------------------------------------------
+# -- book/04_fast.md, cell 17 ---------------------------------------------
 class FastConv:
     """Convolution layer x_j = f(sum_{i in M_j} x_i * k_ij + b_j) (U3.1a), batched: U =
     K X~ + b.
@@ -395,7 +395,7 @@ class FastConv:
                 f"{self.act!r})")
 
 
-# -- book/04_fast.md, cell 22 ---------------------------------------------
+# -- book/04_fast.md, cell 23 ---------------------------------------------
 def _down(x, m):
     """down_blocks without the checks."""
     if m == 1:
@@ -504,7 +504,7 @@ class FastSubsample(Subsample):
                 f"{kind}, {self.act!r})")
 
 
-# -- book/04_fast.md, cell 24 ---------------------------------------------
+# -- book/04_fast.md, cell 25 ---------------------------------------------
 class FastDense(Dense):
     """cnnlit.dense.Dense (N2), already batched, with the activation computed in place.
 

@@ -8,7 +8,7 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = ['numerical_gradient', 'rel_error', 'check_gradients', 'print_errors']
 
 
-# -- book/01_fully_connected.md, cell 22 ----------------------------------
+# -- book/01_fully_connected.md, cell 23 ----------------------------------
 import numbers
 
 import numpy as np

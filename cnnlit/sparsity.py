@@ -8,7 +8,7 @@ edit the chapter, then run `python tools/tangle.py` and re-execute the chapter.
 __all__ = ['alpha_of', 'entropy', 'effective_inputs', 'L1Penalty', 'EntropyPenalty', 'LpPenalty', 'check_lam', 'Penalized']
 
 
-# -- book/06_sparsity.md, cell 4 -----------------------------------------
+# -- book/06_sparsity.md, cell 5 -----------------------------------------
 import numbers
 import re
 
@@ -68,7 +68,7 @@ def effective_inputs(alpha):
     return np.exp(entropy(alpha))
 
 
-# -- book/06_sparsity.md, cell 6 -----------------------------------------
+# -- book/06_sparsity.md, cell 7 -----------------------------------------
 class L1Penalty:
     """The paper's penalty (N11) without its lambda: sum_ij |alpha_ij|, with alpha =
     softmax(c).
@@ -92,7 +92,7 @@ class L1Penalty:
         return np.abs(alpha) - alpha * np.sum(np.abs(alpha), axis=0)  # N14 / lambda
 
 
-# -- book/06_sparsity.md, cell 16 -----------------------------------------
+# -- book/06_sparsity.md, cell 17 -----------------------------------------
 def _times_log(alpha, log_term):
     """alpha * log_term with 0 where alpha underflowed to 0 (0 log 0 = 0), not 0 * -inf
     = NaN."""
@@ -151,7 +151,7 @@ class LpPenalty:
         return self.p * (alpha_p - np.exp(log_alpha) * alpha_p.sum(axis=0))
 
 
-# -- book/06_sparsity.md, cell 20 -----------------------------------------
+# -- book/06_sparsity.md, cell 21 -----------------------------------------
 _C_KEY = re.compile(r"c\d*")
 
 

@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-# -- book/03_subsampling.md, cell 4 --------------------------------------
+# -- book/03_subsampling.md, cell 5 --------------------------------------
 import numbers
 
 import numpy as np
@@ -85,7 +85,7 @@ def up(x, m):
     return np.repeat(np.repeat(x, m, axis=-2), m, axis=-1)
 
 
-# -- book/03_subsampling.md, cell 16 --------------------------------------
+# -- book/03_subsampling.md, cell 17 --------------------------------------
 def check_map_shape(name, shape):
     """A layer's map shape (C, P, Q) as a tuple of positive ints, or a ValueError naming
     ``name``.
@@ -190,7 +190,7 @@ class Subsample:
         )
 
 
-# -- book/03_subsampling.md, cell 18 --------------------------------------
+# -- book/03_subsampling.md, cell 19 --------------------------------------
 class Flatten:
     """Hand-off from maps to a fully connected layer (§3.2.1): (N, C, P, Q) -> (N,
     C*P*Q).
@@ -227,7 +227,7 @@ class Flatten:
         return f"Flatten({self.in_shape} -> {self.out_shape})"
 
 
-# -- book/03_subsampling.md, cell 32 --------------------------------------
+# -- book/03_subsampling.md, cell 33 --------------------------------------
 def conv_pool_sizes(input_size, kernel_size, m):
     """Map sizes through conv -> sub-sampling -> conv -> sub-sampling, or a ValueError
     naming the culprit.

@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-# -- book/07_practical.md, cell 4 ----------------------------------------
+# -- book/07_practical.md, cell 5 ----------------------------------------
 import sys
 
 import numpy as np
@@ -107,7 +107,7 @@ class SGD:
         return f"SGD(eta={self.eta!r})"
 
 
-# -- book/07_practical.md, cell 6 ----------------------------------------
+# -- book/07_practical.md, cell 7 ----------------------------------------
 def _error(model, X, T):
     """The fraction of patterns whose largest output is not the target's class."""
     return float(np.mean(np.argmax(model.predict(X), axis=1) != np.argmax(T, axis=1)))
@@ -234,7 +234,7 @@ def train(
     return out
 
 
-# -- book/07_practical.md, cell 8 ----------------------------------------
+# -- book/07_practical.md, cell 9 ----------------------------------------
 def save_params(model, path):
     """Write the model's parameters to ``path`` (.npz), one array per parameter name.
 
@@ -278,7 +278,7 @@ def load_params(model, path):
         p[...] = stored[name]
 
 
-# -- book/07_practical.md, cell 28 ----------------------------------------
+# -- book/07_practical.md, cell 29 ----------------------------------------
 def _fprime2(layer, d2x):
     """d2E/du^2 ~ d2E/dx^2 * f'(u)^2: the Gauss-Newton rule, which drops the term in
     f''(u)."""
@@ -358,7 +358,7 @@ def _layer_curvature(layer, d2x):
     )
 
 
-# -- book/07_practical.md, cell 30 ----------------------------------------
+# -- book/07_practical.md, cell 31 ----------------------------------------
 def output_curvature(loss_fn, y, T):
     """The diagonal of the Gauss-Newton second derivative d2E^n/dy^2 of the error, row
     by row (N, c).
@@ -473,7 +473,7 @@ class SDLM:
         return f"SDLM(eta={self.eta:g}, mu={self.mu:g}, gamma={self.gamma:g})"
 
 
-# -- book/07_practical.md, cell 41 ----------------------------------------
+# -- book/07_practical.md, cell 42 ----------------------------------------
 class SoftmaxCrossEntropy:
     """Softmax outputs with the cross-entropy error E^n = -sum_k t_k log y_hat_k, y_hat
     = softmax(u^L).

@@ -293,6 +293,64 @@ def test_every_mention_of_a_tagged_display_is_a_link():
     assert not bare, "bare mentions of tagged displays (write [](#eq-n4) or [U3.1d](#eq-u3-1d)):\n" + "\n".join(bare)
 
 
+def test_every_reference_spells_out_its_text():
+    """A cross-reference carries its text in the chapter, "[(7)](#eq-n7)", "[Figure 2.3](#fig-...)",
+    never "[](#eq-n7)": jupyterlab-myst numbers a notebook's displays 1, 2, 3, ... and cannot see
+    another chapter's labels, so only spelled-out text shows the reader the site's numbers there.
+    tools/link_text.py writes the text and checks that a number in it is the target's own."""
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "link_text.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, f"run `python tools/link_text.py`:\n{proc.stdout}{proc.stderr}"
+
+
+def _number_shown_at(html, label):
+    """The number a target shows on its page: "Figure 5.3", "Exercise 5.5", "(8)"; None if none."""
+    i = html.find(f'id="{label}"')
+    if i < 0:
+        return None
+    head = html[i:i + 60000]
+    if label.startswith("eq-"):
+        end = head.find('class="math-display"', 10)
+        m = re.search(r'<span class="tag">(.*?)</span></span></span>', head[:end if end > 0 else None], re.S)
+        return re.sub(r"\s", "", re.sub(r"<[^>]+>", "", m.group(1))) if m else None
+    if m := re.match(r'[^>]*>\s*([A-Z0-9]+\.\d+(?:\.\d+)*) ', head):  # a numbered heading: "6.6 The ..."
+        return m.group(1)
+    m = re.match(r'[^>]*>\s*(?:<[^>]+>\s*)*?<span class="(?:caption|exercise)-number">([^<:]+)', head, re.S) or \
+        re.search(r'^[^>]*>.{0,4000}?<span class="caption-number">([^<:]+)', head, re.S)
+    return m.group(1).replace("\xa0", " ").strip() if m else None
+
+
+@pytest.mark.parametrize("toc_file", CHAPTERS)
+def test_every_reference_shows_the_number_of_its_target(built, toc_file):
+    """What the reader sees: no reference reads a bare "Equation" (mystmd's text for a display
+    without a number), and a reference that shows a number shows its target's: "(7)" links the
+    display tagged 7, "Figure 2.3" the figure captioned so, "section 6.6" the heading numbered so,
+    on whatever page it stands."""
+    import html as htmllib
+
+    pages = {name: (built.out / name).read_text() for name in built.pages.values()}
+    anchors = re.findall(r'<a href="([\w.-]*)#([\w-]+)" class="xref[^"]*">([^<]*)', pages[built.pages[toc_file]])
+    assert anchors or toc_file.endswith(("references.ipynb", "C1_api.ipynb")), "no cross-references found"
+    wrong = []
+    for page, label, text in anchors:
+        text = htmllib.unescape(text).replace("\xa0", " ").strip()
+        if text == "Equation":
+            wrong.append(f"#{label} reads a bare 'Equation'")
+            continue
+        if not re.fullmatch(r"((Figure|Table|Exercise|Solution to Exercise|[Ss]ection) )?[A-Z0-9]+\.\d+|\(?[NU]?\d[\w.]*\)?",
+                            text):
+            continue  # descriptive text: "the valid convolution"
+        html = pages.get(page) if page else pages[built.pages[toc_file]]
+        shown = _number_shown_at(html or "", label)
+        if shown is None:
+            continue  # a target that shows no number (a section)
+        want = shown.strip("()")
+        got = re.sub(r"^(Figure|Table|Exercise|Solution to Exercise|[Ss]ection) ", "", text).strip("()")
+        if got not in (want, want.split()[-1], "N" + want):
+            wrong.append(f"#{label} reads {text!r}, its target shows {shown!r}")
+    assert not wrong, f"{toc_file}: " + "; ".join(wrong)
+
+
 def test_chapter_one_shows_equations_one_to_six(built):
     tree = built.tree(built.pages["book/01_fully_connected.ipynb"])
     shown = [re.sub(r"\s", "", t.text()) for t in tree.find_all("span", "tag")]

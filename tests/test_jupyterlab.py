@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from test_book import CHAPTERS, ROOT, assert_no_survivors, tagged_env
+from test_book import CHAPTERS, ROOT, SCREENSHOTS, assert_no_survivors, tagged_env
 
 pytest.importorskip("jupyterlab", reason="pip install -e '.[test]' (jupyterlab)")
 
@@ -217,3 +217,95 @@ def test_pins_include_the_lab_extras():
     readme = (ROOT / "README.md").read_text()
     m = re.search(r"<!-- lab-command -->\s*```bash\n(.+?)\n\s*```", readme, re.S)
     assert m and '".[lab]"' in m.group(1), "the README's lab command must install the lab extra"
+
+
+# ---------------------------------------------------------------- what the reader sees, in a browser
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the tab in front (the workspace keeps the others)
+READ_CHAPTER_JS = r"""
+(() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+  if (!panel) return null;
+  const cells = panel.querySelectorAll('.jp-Cell');
+  const displays = Array.from(panel.querySelectorAll('.jp-MarkdownCell [id^="eq-"]')).map((d) => {
+    const tag = d.querySelector('.katex-display .tag');
+    const rest = d.cloneNode(true);
+    rest.querySelectorAll('.katex-display').forEach((k) => k.remove());
+    return {id: d.id, tag: tag ? tag.textContent.replace(/\s/g, '') : '', own: rest.textContent.replace(/\s/g, '')};
+  });
+  // references in the text: not a caption's or a heading's link to itself
+  const links = Array.from(panel.querySelectorAll('.jp-MarkdownCell a[href^="#"]'))
+    .filter((a) => !a.closest('figcaption, h1, h2, h3, h4, h5, h6')
+                   && !(a.parentElement.closest('[id]') || {}).id?.startsWith?.(a.getAttribute('href').slice(1)))
+    .map((a) => ({href: a.getAttribute('href'), text: a.textContent.replace(/\s+/g, ' ').trim()}));
+  const captions = Array.from(panel.querySelectorAll('.jp-MarkdownCell figcaption'))
+    .map((f) => f.textContent.replace(/\s+/g, ' ').trim().slice(0, 14));
+  return {cells: cells.length, displays, links, captions};
+})()
+"""
+
+
+def open_in_the_file_browser(b, name):
+    """Double-click `name` in JupyterLab's file browser, as a reader does."""
+    b.eval(f"""(() => {{
+      const it = Array.from(document.querySelectorAll('.jp-DirListing-item'))
+        .find((e) => e.querySelector('.jp-DirListing-itemText').textContent.trim() === {json.dumps(name)});
+      it.dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));
+      return true;
+    }})()""")
+
+
+@pytest.mark.parametrize("name", ["02_convolution.md", "05_combinations.md"])
+def test_a_chapter_opens_as_a_notebook_and_shows_the_sites_numbers(lab, tmp_path, name):
+    """In a real browser: a double-click on a chapter opens it as a notebook (not as text: that
+    happens when a lab extension fails to load against the pinned JupyterLab), every labelled
+    display shows only its paper number (the KaTeX tag, no count of jupyterlab-myst's beside
+    it), every reference to a display, a figure or an exercise reads the number its target shows,
+    and figure captions are numbered per chapter as on the site ("Figure 5.3:")."""
+    from browser import Browser
+    from test_book import chromium
+
+    server, repo, argv = lab
+    # render every cell (JupyterLab otherwise skips the ones off screen); the temporary server's
+    # own user settings, never the reader's
+    server.call("PUT", "/lab/api/settings/@jupyterlab/notebook-extension:tracker",
+                {"raw": json.dumps({"windowingMode": "none"})})
+    prefix = str(int(name[:2]))
+    md = (ROOT / "book" / name).read_text()
+    tags = [t.strip() for body, _ in re.findall(r"\$\$(.+?)\$\$[ \t]*\(([\w-]+)\)", md, flags=re.S)
+            for t in re.findall(r"\\tag\{([^{}]+)\}", body)]
+    b = Browser(chromium(), tmp_path / "profile", env=tagged_env())
+    try:
+        b.viewport(1400, 900)
+        b.send("Page.navigate", url=f"{server.base}/lab?token={server.token}")
+        b.wait_for("document.querySelectorAll('.jp-DirListing-item').length > 5", timeout=90)
+        b.wait_for("document.querySelector('.jp-LabShell') !== null", timeout=30)
+        time.sleep(2)  # the document registry reads the default viewers from the settings
+        open_in_the_file_browser(b, name)
+        b.wait_for(f"document.querySelectorAll('{PANEL} .jp-MarkdownCell').length > 10", timeout=90,
+                   what=f"{name} to open as a notebook")
+        want_cells = len(json.loads((ROOT / "book" / name).with_suffix(".ipynb").read_text())["cells"])
+        b.wait_for(f"document.querySelectorAll('{PANEL} .jp-Cell').length === {want_cells}", timeout=60)
+        b.wait_for(f"document.querySelectorAll('{PANEL} .jp-MarkdownCell .katex-display .tag').length >= {len(tags)}",
+                   timeout=60, what="the tagged displays to render")
+        seen = b.eval(READ_CHAPTER_JS)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        b.screenshot(SCREENSHOTS / f"jupyterlab-{name[:-3]}.png")
+    finally:
+        b.close()
+    shown = {d["id"]: d for d in seen["displays"]}
+    assert [d["tag"] for d in seen["displays"] if d["tag"]] == [f"({t})" for t in tags]
+    doubled = {i: d["own"] for i, d in shown.items() if d["own"]}
+    assert not doubled, f"jupyterlab-myst numbers these displays as well: {doubled}"
+    figures = {f"Figure {prefix}.{n}:" for n in range(1, 1 + len(re.findall(r"^:{3,}\{figure\}", md, flags=re.M)))}
+    assert {c[: len(c.split(":")[0]) + 1] for c in seen["captions"] if c.startswith("Figure")} == figures
+    wrong = []
+    for link in seen["links"]:
+        label, text = link["href"][1:], link["text"]
+        if label in shown and re.fullmatch(r"\(?[NU]?\d[\w.]*\)?", text) and shown[label]["tag"]:
+            if text.strip("()") not in (shown[label]["tag"].strip("()"), "N" + shown[label]["tag"].strip("()")):
+                wrong.append(f"{text} -> #{label} {shown[label]['tag']}")
+        if not text or text in ("Equation", "Figure") or text.startswith("#"):
+            wrong.append(f"{text!r} -> #{label}")
+        if label.startswith(("fig-", "ex-")) and not re.fullmatch(rf"(Figure|Exercise) [A-Z\d]+\.\d+", text):
+            wrong.append(f"{text!r} -> #{label}")
+    assert not wrong, f"{name}: references that do not read the site's numbers: {wrong}"

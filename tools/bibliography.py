@@ -9,6 +9,10 @@ with the same text ("LeCun et al., 1998" for three works) the letters a, b, c af
 the list's order. It writes _build/site/bibliography.json, which tools/site/render.mjs reads
 for the site and tools/build_pdf.py for the PDF, so both show the same labels in the same order.
 
+A citation key is what JupyterLab shows for a citation (jupyterlab-myst has no bibliography),
+so every key is the label the site prints, without spaces: LeCun1998a for "LeCun et al.,
+1998a". The build stops on a key that is not.
+
 Usage: python tools/bibliography.py [_build/site]
 """
 from __future__ import annotations
@@ -64,6 +68,10 @@ def compute(site: Path) -> dict:
             entry, n = re.subn(r"\((\d{4})\)", rf"(\g<1>{letter})", entry, count=1)
             if not n:
                 sys.exit(f"bibliography: no '(year)' in the entry of {key}")
+        readable = re.sub(r"[^\w]", "", author.split()[0] if author else "") + f"{year}{letter}"
+        if key != readable:
+            sys.exit(f"bibliography: the key {key!r} should read {readable!r} (its label "
+                     f"{author}, {year}{letter}), which JupyterLab shows in its place")
         out[key] = {"html": entry, "text": plain(entry), "author": author, "year": f"{year}{letter}",
                     "letter": letter}
     return {"order": order, "entries": out}

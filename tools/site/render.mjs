@@ -216,6 +216,17 @@ function unparenthesizeEquationRefs(tree) {
   });
 }
 
+// ---------- numbered references keep their number on the line ----------
+// The chapters spell out a reference's text, "[Figure 2.3](#fig-...)", so that JupyterLab shows
+// what the site shows (tools/link_text.py); mystmd's own text puts a no-break space there.
+function glueReferenceNumbers(tree) {
+  visit(tree, 'crossReference', (node) => {
+    visit(node, 'text', (t) => {
+      t.value = t.value.replace(/^(Figure|Table|Exercise|Solution to Exercise) (?=[A-Z0-9]+\.\d+$)/, '$1\u00a0');
+    });
+  });
+}
+
 // ---------- figure alt text from captions ----------
 function captionText(container) {
   let text = '';
@@ -448,6 +459,7 @@ function renderBody(page) {
   dropEmbeddedOutputs(tree, page);
   foldCells(tree);
   unparenthesizeEquationRefs(tree);
+  glueReferenceNumbers(tree);
   fixLinks(tree, page);
   glueMathPunctuation(tree);
   const pipe = unified()
