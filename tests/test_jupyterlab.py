@@ -309,3 +309,18 @@ def test_a_chapter_opens_as_a_notebook_and_shows_the_sites_numbers(lab, tmp_path
         if label.startswith(("fig-", "ex-")) and not re.fullmatch(rf"(Figure|Exercise) [A-Z\d]+\.\d+", text):
             wrong.append(f"{text!r} -> #{label}")
     assert not wrong, f"{name}: references that do not read the site's numbers: {wrong}"
+
+
+def test_every_chapter_opens_with_jupyterlab_mysts_numbering():
+    """Every chapter's first cell is the frontmatter that makes jupyterlab-myst number as the
+    site does: figures and exercises per chapter ("5.%s"), and no count of its own beside the
+    displays, which show their paper numbers through \\tag. Source-level, for every chapter (the
+    browser test above opens two)."""
+    import jupytext
+
+    for md in sorted((ROOT / "book").glob("*.md")):
+        first = jupytext.read(md, fmt="md:myst").cells[0]
+        m = re.match(r"^(\d+)_", md.name) or re.match(r"^([A-Z])\d*_", md.name)
+        prefix = (str(int(m.group(1))) if m.group(1).isdigit() else m.group(1)) if m else None
+        want = "---\nnumbering:\n" + (f"  enumerator: {prefix}.%s\n" if prefix else "") + "  equation: false\n---"
+        assert first.cell_type == "markdown" and first.source == want, (md.name, first.source[:120])
