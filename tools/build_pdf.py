@@ -61,7 +61,8 @@ def stage(root, src):
     shutil.copytree(root / "book", src / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.md"))
     shutil.copy2(root / "references.bib", src / "references.bib")
     (src / "tools" / "site").mkdir(parents=True)
-    shutil.copy2(root / "tools" / "site" / "myst-plugin.mjs", src / "tools" / "site" / "myst-plugin.mjs")
+    for name in ("myst-plugin.mjs", "solution-gates.mjs"):  # the PDF's plugin imports the second
+        shutil.copy2(root / "tools" / "site" / name, src / "tools" / "site" / name)
     shutil.copy2(root / "tools" / "site" / "template.yml", src / "tools" / "site" / "template.yml")
     pdf_tools = root / "tools" / "pdf"  # a copy of the book without tools/pdf/ uses this checkout's
     shutil.copytree(pdf_tools if pdf_tools.is_dir() else ROOT / "tools" / "pdf", src / "tools" / "pdf")

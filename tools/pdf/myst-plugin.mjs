@@ -8,6 +8,8 @@
 //    gets a link to its solution, each solution a link back to its exercise.
 // 3. Cells tagged `fold` (they only import or only assert) lose their code in the PDF; their
 //    outputs, if any, stay.
+import { joinSolutionGates } from '../site/solution-gates.mjs';
+
 const KINDS = ['attention', 'caution', 'danger', 'error', 'hint', 'important', 'note', 'seealso', 'tip', 'warning'];
 const FOLD_TAG = 'fold';
 
@@ -16,41 +18,6 @@ function walk(node, fn) {
   (node.children || []).forEach((c) => walk(c, fn));
 }
 const text = (value) => ({ type: 'text', value });
-
-// The same joining as tools/site/render.mjs's joinSolutionGates (see there).
-function joinSolutionGates(tree, file) {
-  const out = [];
-  let open = null;
-  const isGate = (n, gate) => n.type === 'solution' && n.gate === gate;
-  for (const block of tree.children || []) {
-    const kids = block.type === 'block' && block.kind !== 'notebook-code' ? block.children || [] : null;
-    if (!kids || !kids.some((k) => k.type === 'solution' && k.gate)) {
-      if (open) open.children.push(block); else out.push(block);
-      continue;
-    }
-    let frag = open ? null : { ...block, children: [] };
-    if (frag) out.push(frag);
-    for (const k of kids) {
-      if (isGate(k, 'start')) {
-        if (!frag) { frag = { ...block, children: [], identifier: undefined, html_id: undefined, label: undefined }; out.push(frag); }
-        delete k.gate;
-        k.children = [...(k.children || [])];
-        frag.children.push(k);
-        open = k;
-      } else if (isGate(k, 'end')) {
-        open = null;
-        frag = { ...block, children: [], identifier: undefined, html_id: undefined, label: undefined };
-        out.push(frag);
-      } else if (open) {
-        open.children.push(k);
-      } else {
-        frag.children.push(k);
-      }
-    }
-  }
-  if (open) throw new Error(`${file?.path || 'a page'}: solution "${open.label}" has no solution-end`);
-  tree.children = out.filter((b) => b.type !== 'block' || (b.children || []).length);
-}
 
 function solutionsToTheEnd(tree) {
   const solutions = [];
@@ -105,7 +72,7 @@ const transform = () => (tree, file) => {
     const classes = String(node.class || '').split(/\s+/);
     node.kind = classes.find((c) => KINDS.includes(c)) || 'note';
   });
-  joinSolutionGates(tree, file);
+  joinSolutionGates(tree, (message) => { throw new Error(`${file?.path || 'a page'}: ${message}`); });
   solutionsToTheEnd(tree);
   foldCode(tree);
 };

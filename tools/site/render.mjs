@@ -12,6 +12,7 @@ import { mystToHast } from 'myst-to-html';
 import { visit } from 'unist-util-visit';
 import katex from 'katex';
 import hljs from 'highlight.js';
+import { joinSolutionGates } from './solution-gates.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const NM = path.join(HERE, 'node_modules');
@@ -113,52 +114,8 @@ function dropEmbeddedOutputs(tree, page) {
 }
 
 // ---------- exercises and solutions ----------
-// A solution is written as a gated pair (`solution-start` ... `solution-end`) so that it can
-// hold code cells. mystmd 1.11 parses a notebook cell by cell, so the page's tree has a
-// `solution` node with gate "start" inside one block, the notebook blocks that follow, and an
-// empty `solution` node with gate "end" (myst.yml silences its "gate is not closed" rule;
-// this function reports a gate left open instead). Everything between the gates becomes the
-// solution's children, so that it folds as one "Show solution" block.
-function joinSolutionGates(tree, page) {
-  const out = [];
-  let open = null; // the open solution node
-  let where = null;
-  const isGate = (n, gate) => n.type === 'solution' && n.gate === gate;
-  for (const block of tree.children) {
-    const kids = block.type === 'block' && block.kind !== 'notebook-code' ? block.children || [] : null;
-    if (!kids || !kids.some((k) => k.type === 'solution' && k.gate)) {
-      if (open) open.children.push(block); else out.push(block);
-      continue;
-    }
-    let frag = open ? null : { ...block, children: [] };
-    if (frag) out.push(frag);
-    for (const k of kids) {
-      if (isGate(k, 'start')) {
-        if (open) errors.push(`${page.slug}: solution "${open.label}" is not closed before solution "${k.label}"`);
-        if (!frag) { frag = { ...block, children: [], identifier: undefined, html_id: undefined }; out.push(frag); }
-        delete k.gate;
-        k.children = [...(k.children || [])];
-        frag.children.push(k);
-        open = k;
-        where = k.label;
-      } else if (isGate(k, 'end')) {
-        if (!open) errors.push(`${page.slug}: a solution-end without its solution-start`);
-        open = null;
-        frag = { ...block, children: [], identifier: undefined, html_id: undefined };
-        out.push(frag);
-      } else if (open) {
-        open.children.push(k);
-      } else {
-        frag.children.push(k);
-      }
-    }
-  }
-  if (open) errors.push(`${page.slug}: solution "${where}" has no solution-end`);
-  tree.children = out.filter((b) => b.type !== 'block' || (b.children || []).length);
-  let stray = 0;
-  visit(tree, 'solution', (n) => { if (n.gate) stray += 1; });
-  if (stray) errors.push(`${page.slug}: ${stray} solution gate(s) inside other content`);
-}
+// joinSolutionGates (tools/site/solution-gates.mjs, shared with the PDF) makes each gated pair
+// one `solution` node, so that it folds as one "Show solution" block.
 // The exercise a solution belongs to: the reference in its title ("Solution to Exercise 5.3").
 function solutionTarget(sol) {
   const title = (sol.children || []).find((c) => c.type === 'admonitionTitle');
@@ -453,7 +410,7 @@ function fixLinks(tree, page) {
 let exercisesSolved = new Map();
 function renderBody(page) {
   const tree = structuredClone(page.data.mdast);
-  joinSolutionGates(tree, page);
+  joinSolutionGates(tree, (message) => errors.push(`${page.slug}: ${message}`));
   exercisesSolved = exerciseSolutions(tree);
   checkFigures(tree, page);
   dropEmbeddedOutputs(tree, page);
