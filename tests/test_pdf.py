@@ -198,3 +198,22 @@ def test_wrapped_code_keeps_its_indentation(tmp_path):
     margin, indented, continued = starts[0], starts[1], starts[2:]
     assert indented > margin + 10, starts
     assert all(x > indented + 5 for x in continued), f"a wrapped line starts left of its indentation: {starts}"
+
+
+def test_only_displays_get_the_papers_numbers():
+    """tools/build_pdf.py gives a display with a \\tag its paper number. It reads mystmd's typst,
+    where such a display is a line of its own; inline math and the word "tag" in the prose,
+    even between two inline formulas, must stay as they are."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_pdf", ROOT / "tools" / "build_pdf.py")
+    build_pdf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_pdf)
+    display = '$ frac(diff E, diff b^ell_j) = sum_(p comma q) (delta^ell_j)_(p q). tag U3.1d $ <eq-u3-1d>'
+    out = build_pdf.number_equations(f"Summing:\n\n{display}\n\nso it is.\n")
+    assert '#math.equation(block: true, numbering: _ => "(U3.1d)", $ frac(diff E' in out, out
+    assert out.endswith("$) <eq-u3-1d>\n\nso it is.\n"), out
+    prose = "The map $x$ gets a tag from the list and $y$ keeps its own.\n"
+    assert build_pdf.number_equations(prose) == prose
+    two = "where $a tag b$ and $c$\n"  # inline, though it reads like a tagged body
+    assert build_pdf.number_equations(two) == two

@@ -82,7 +82,10 @@ def stage(root, src):
     (src / "myst.yml").write_text(text)
 
 
-TAGGED = re.compile(r"\$ (?P<body>(?:[^$\\]|\\.)*?)\s+tag\s+(?P<tag>(?:[^$\\]|\\.)*?)\s*\$(?P<label>\s*<[\w.:-]+>)?", re.S)
+# A display with a \tag is a line of its own in mystmd's typst: "$ body tag U3.1d $ <eq-u3-1d>".
+# Anchored to whole lines, so that inline math and the word "tag" in the prose never match.
+TAGGED = re.compile(r"^\$ (?P<body>(?:[^$\\\n]|\\.)*?)\s+tag\s+(?P<tag>(?:[^$\\\n]|\\.)*?)\s*\$"
+                    r"(?P<label>[ \t]*<[\w.:-]+>)?[ \t]*$", re.M)
 
 
 def number_equations(typ):
