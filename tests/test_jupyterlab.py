@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from test_book import CHAPTERS, ROOT, SCREENSHOTS, assert_no_survivors, tagged_env
@@ -161,6 +162,38 @@ def test_jupyterlab_and_jupyterlab_myst_are_a_compatible_pair():
     out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
     assert re.search(r"jupyterlab-myst v\S+ enabled OK", out), out
     assert "not compatible" not in out and " X" not in out, out
+
+
+def test_every_lab_extension_accepts_the_pinned_jupyterlab():
+    """`labextension list` reads only an extension's package.json; JupyterLab loads its bundle,
+    which may ask for newer shared modules than package.json says. jupytext 1.19.6's bundle asks
+    for @jupyterlab/apputils ^4.7.0-beta.0 and fails to load on JupyterLab 4.5, and then every
+    chapter opens as text. Read each bundle's required versions (webpack writes them as
+    [1,4,5,9], rspack as "^4.7.0-beta.0") and compare them with those JupyterLab ships. The
+    browser test above sees the same in a real JupyterLab."""
+    import sysconfig
+
+    share = Path(sysconfig.get_path("data")) / "share" / "jupyter"
+    core = json.loads((share / "lab" / "static" / "package.json").read_text())
+    provided = {k: v.lstrip("~^") for k, v in {**core.get("dependencies", {}), **core.get("resolutions", {})}.items()}
+    needs = {}
+    for entry in sorted((share / "labextensions").glob("**/static/*.js")):
+        ext = entry.parent.parent.name
+        text = entry.read_text(errors="replace")
+        for name, *v in re.findall(r'"(@jupyterlab/[\w-]+)",!\d,\[1,(\d+),(\d+),(\d+)\]', text):
+            needs.setdefault(ext, []).append((name, tuple(map(int, v)), ""))
+        for name, *v, pre in re.findall(r'shareKey:"(@jupyterlab/[\w-]+)",[^}]*?requiredVersion:"\^(\d+)\.(\d+)\.(\d+)'
+                                        r'(-[\w.]+)?"', text):
+            needs.setdefault(ext, []).append((name, tuple(map(int, v)), pre))
+    assert {"jupyterlab-jupytext", "jupyterlab-myst"} <= set(needs), sorted(needs)
+    wrong = []
+    for ext, reqs in needs.items():
+        for name, need, pre in reqs:
+            have = provided.get(name)
+            m = have and re.match(r"(\d+)\.(\d+)\.(\d+)", have)
+            if m and tuple(map(int, m.groups())) < need:
+                wrong.append(f"{ext} needs {name} ^{'.'.join(map(str, need))}{pre}, JupyterLab has {have}")
+    assert not wrong, sorted(set(wrong))
 
 
 def test_a_chapter_opens_as_a_notebook_with_its_outputs_and_saves_to_both_files(lab):
