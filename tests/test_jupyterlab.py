@@ -339,7 +339,7 @@ def test_a_chapter_opens_as_a_notebook_and_shows_the_sites_numbers(lab, tmp_path
                 wrong.append(f"{text} -> #{label} {shown[label]['tag']}")
         if not text or text in ("Equation", "Figure") or text.startswith("#"):
             wrong.append(f"{text!r} -> #{label}")
-        if label.startswith(("fig-", "ex-")) and not re.fullmatch(rf"(Figure|Exercise) [A-Z\d]+\.\d+", text):
+        if label.startswith(("fig-", "ex-")) and not re.fullmatch(r"(Figure|Exercise) [A-Z\d]+\.\d+", text):
             wrong.append(f"{text!r} -> #{label}")
     assert not wrong, f"{name}: references that do not read the site's numbers: {wrong}"
 
