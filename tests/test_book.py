@@ -710,16 +710,21 @@ def test_pages_in_a_real_browser(built, server, tmp_path, toc_file):
 
 
 # ---------------------------------------------------------------- folded cells, offline builds
-def test_cells_that_only_import_or_only_assert_are_folded():
-    """tools/fold_cells.py has nothing left to do: every code cell that only imports or only
-    asserts carries the tag `fold` and `jupyter.source_hidden`, and the kernelspec is what
-    JupyterLab writes (the lead re-runs the tool after merging chapters)."""
+def test_setup_assert_and_figure_cells_are_folded():
+    """tools/fold_cells.py has nothing left to do: every code cell that sets up, only asserts or
+    only draws a figure carries the tag `fold` and `jupyter.source_hidden`, and the kernelspec is
+    what JupyterLab writes (the lead re-runs the tool after merging chapters)."""
     from tools import fold_cells
 
     assert fold_cells.kind("import numpy as np\nfrom cnnlit import conv  # the layer") == "import"
     assert fold_cells.kind("assert x == 1\nassert y < 2, 'why'") == "assert"
     assert fold_cells.kind("x = 1\nassert x == 1") is None
     assert fold_cells.kind("%matplotlib inline") is None
+    setup = 'import numpy as np\nnp.set_printoptions(precision=4)\nRESULTS = Path("..") / "results"'
+    assert fold_cells.kind(setup) == "setup"
+    assert fold_cells.kind(setup + "\nX = load_digits()") is None  # computes: not setup
+    assert fold_cells.kind("fig, ax = plt.subplots()\nplt.show()", "fig-conv-c3-cell") == "figure"
+    assert fold_cells.kind("fig, ax = plt.subplots()\nplt.show()", "tab-rates") is None
     left = []
     for md in sorted((ROOT / "book").glob("*.md")):
         left += [f"{md.name}: {c}" for c in fold_cells.process(md, write=False)]

@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
-"""Fold the cells that only import or only assert, and store the kernelspec JupyterLab writes.
+"""Fold the cells that set up, only assert or only draw a figure, and store the kernelspec
+JupyterLab writes.
 
-The page leads with the mathematics: a code cell whose statements are all imports, or all
-`assert`s, gets the cell tag `fold` (and `jupyter.source_hidden`, so JupyterLab collapses its
-code). The site shows such a cell's code behind "show code" with its output still shown, and
+The page leads with the mathematics. These code cells get the cell tag `fold` (and
+`jupyter.source_hidden`, so JupyterLab collapses their code):
+
+- a setup cell: imports, with at most NumPy's print options, `sys.path` entries, constant or
+  path assignments and small helper functions (three statements at most) beside them;
+- a cell whose statements are all `assert`s;
+- a figure's cell (its label, `fig-...-cell`, is what a figure directive embeds): the code
+  only draws what the caption describes.
+ The site shows such a cell's code behind "show code" with its output still shown, and
 the PDF prints its output only (tools/site/render.mjs, tools/pdf/myst-plugin.mjs). Export cells
 (they are the package, and the book) and solution cells are never folded. A cell tagged `fold`
 by hand keeps its tag; this tool only adds what is missing.
@@ -37,8 +44,40 @@ NEVER = {"export", "solution"}
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
-def kind(source: str) -> str | None:
-    """'import' or 'assert' when every statement of the cell is one, else None."""
+SETUP_CALLS = {"np.set_printoptions", "sys.path.insert", "sys.path.append", "plt.rcParams.update",
+               "warnings.filterwarnings"}
+
+
+def _dotted(node) -> str:
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _constant(node) -> bool:
+    """A value built of constants, names and attributes, with Path(...) the only call."""
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call) and _dotted(n.func) != "Path":
+            return False
+    return True
+
+
+def _setup(stmt) -> bool:
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        return _dotted(stmt.value.func) in SETUP_CALLS
+    if isinstance(stmt, ast.Assign):
+        return _constant(stmt.value)
+    if isinstance(stmt, ast.FunctionDef):
+        body = stmt.body[1:] if ast.get_docstring(stmt) else stmt.body
+        return len(body) <= 3
+    return False
+
+
+def kind(source: str, label: str = "") -> str | None:
+    """'import', 'setup', 'assert' or 'figure' when the cell is one (see the module's
+    docstring), else None. `label` is the cell's label, if it has one."""
     try:
         body = ast.parse(source).body
     except SyntaxError:  # IPython magics and the like: leave the cell alone
@@ -47,8 +86,12 @@ def kind(source: str) -> str | None:
         return None
     if all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in body):
         return "import"
+    if any(isinstance(s, (ast.Import, ast.ImportFrom)) for s in body) and all(map(_setup, body)):
+        return "setup"
     if all(isinstance(s, ast.Assert) for s in body):
         return "assert"
+    if label.startswith("fig-") and label.endswith("-cell"):
+        return "figure"
     return None
 
 
@@ -61,7 +104,7 @@ def fold_notebook(nb) -> list[str]:
         tags = list(cell.metadata.get("tags", []))
         if NEVER & set(tags):
             continue
-        what = kind(cell.source)
+        what = kind(cell.source, str(cell.metadata.get("label", "")))
         if what and FOLD not in tags:
             cell.metadata["tags"] = [*tags, FOLD]
             changes.append(f"cell {i}: {what}-only, tagged {FOLD}")
