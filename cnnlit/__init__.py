@@ -1,4 +1,5 @@
-"""cnnlit: a literate re-derivation of Bouvrie's "Notes on Convolutional Neural Networks".
+"""cnnlit: a literate re-derivation of Bouvrie's "Notes on Convolutional Neural
+Networks".
 
 Every module is written by a chapter of the book:
 
@@ -24,6 +25,30 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from . import checks, cli, combine, conv, data, dense, fast, gradcheck, sparsity, subsample, train  # noqa: E402
+from . import (  # noqa: E402
+    checks,
+    cli,
+    combine,
+    conv,
+    data,
+    dense,
+    fast,
+    gradcheck,
+    sparsity,
+    subsample,
+    train,
+)
 
-__all__ = ['checks', 'cli', 'combine', 'conv', 'data', 'dense', 'fast', 'gradcheck', 'sparsity', 'subsample', 'train']
+__all__ = [
+    'checks',
+    'cli',
+    'combine',
+    'conv',
+    'data',
+    'dense',
+    'fast',
+    'gradcheck',
+    'sparsity',
+    'subsample',
+    'train',
+]

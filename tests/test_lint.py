@@ -39,6 +39,18 @@ def test_ruff_check_passes():
     )
 
 
+def test_the_package_keeps_to_88_columns():
+    """cnnlit/ as tools/tangle.py writes it: every line within 88 columns, like the chapters' cells
+    it comes from (tools, tests and benchmarks may use 130)."""
+    from tools import tangle
+
+    long = []
+    for name, text in tangle.tangle_all().items():
+        long += [f"cnnlit/{name}:{i}: {len(line)} columns" for i, line in enumerate(text.splitlines(), 1)
+                 if len(line) > LINE_LENGTH]
+    assert not long, long
+
+
 def test_the_tangled_modules_pass_ruff_as_generated():
     """What tools/tangle.py writes (headers, ``__all__``, ``__init__``) passes, not only what is on disk."""
     from tools import tangle

@@ -95,7 +95,10 @@ class Module:
         return "\n".join(lines) + "\n"
 
 
-def _render_all(names: list[str], width: int = 130) -> str:
+LINE_LENGTH = 88  # the package and the chapters' cells keep to 88 columns (tests/test_lint.py)
+
+
+def _render_all(names: list[str], width: int = LINE_LENGTH) -> str:
     """``__all__ = [...]`` on one line if it fits in ``width`` (ruff's line length), else one name a line."""
     line = f"__all__ = {names!r}"
     if len(line) <= width:
@@ -205,7 +208,8 @@ def tangle_all(book: Path = BOOK) -> dict[str, str]:
 
 def render_init(names: list[str], owners: dict[str, Path]) -> str:
     lines = [
-        '"""cnnlit: a literate re-derivation of Bouvrie\'s "Notes on Convolutional Neural Networks".',
+        '"""cnnlit: a literate re-derivation of Bouvrie\'s "Notes on Convolutional Neural',
+        'Networks".',
         "",
         "Every module is written by a chapter of the book:",
         "",
@@ -226,7 +230,10 @@ def render_init(names: list[str], owners: dict[str, Path]) -> str:
         "",
     ]
     if names:
-        lines.append(f"from . import {', '.join(names)}  # noqa: E402")
+        line = f"from . import {', '.join(names)}  # noqa: E402"
+        if len(line) > LINE_LENGTH:  # as ruff format writes it
+            line = "from . import (  # noqa: E402\n" + "".join(f"    {n},\n" for n in names) + ")"
+        lines.append(line)
         lines.append("")
     lines.append(_render_all(names))
     return "\n".join(lines) + "\n"
