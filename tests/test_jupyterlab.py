@@ -320,6 +320,9 @@ def test_a_chapter_opens_as_a_notebook_and_shows_the_sites_numbers(lab, tmp_path
         b.wait_for(f"document.querySelectorAll('{PANEL} .jp-Cell').length === {want_cells}", timeout=60)
         b.wait_for(f"document.querySelectorAll('{PANEL} .jp-MarkdownCell .katex-display .tag').length >= {len(tags)}",
                    timeout=60, what="the tagged displays to render")
+        n_figures = len(re.findall(r"^:{3,}\{figure\}", md, flags=re.M))
+        b.wait_for(f"document.querySelectorAll('{PANEL} .jp-MarkdownCell figcaption').length >= {n_figures}",
+                   timeout=60, what="every figure's caption to render")
         seen = b.eval(READ_CHAPTER_JS)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         b.screenshot(SCREENSHOTS / f"jupyterlab-{name[:-3]}.png")
@@ -329,7 +332,7 @@ def test_a_chapter_opens_as_a_notebook_and_shows_the_sites_numbers(lab, tmp_path
     assert [d["tag"] for d in seen["displays"] if d["tag"]] == [f"({t})" for t in tags]
     doubled = {i: d["own"] for i, d in shown.items() if d["own"]}
     assert not doubled, f"jupyterlab-myst numbers these displays as well: {doubled}"
-    figures = {f"Figure {prefix}.{n}:" for n in range(1, 1 + len(re.findall(r"^:{3,}\{figure\}", md, flags=re.M)))}
+    figures = {f"Figure {prefix}.{n}:" for n in range(1, 1 + n_figures)}
     assert {c[: len(c.split(":")[0]) + 1] for c in seen["captions"] if c.startswith("Figure")} == figures
     wrong = []
     for link in seen["links"]:

@@ -356,7 +356,7 @@ def test_copy_buttons_and_equation_previews(built, server, browser):
     assert counts[0] and counts[0] == counts[1], f"{counts[1]} copy buttons for {counts[0]} code cells"
     copied = browser.eval("""(async () => { const b = document.querySelector('.code-box > button.copy'); b.click();
         await new Promise(r => setTimeout(r, 300));
-        return [b.dataset.copied, b.parentElement.querySelector('pre.code code').innerText]; })()""")
+        return [b.dataset.copied, b.parentElement.querySelector('pre.code code').textContent]; })()""")
     assert copied[0] and copied[0] == copied[1], "the copy button does not copy the cell's code"
     browser.send("Emulation.setFocusEmulationEnabled", enabled=True)  # :focus in a headless page
     shown = browser.eval("""(() => { const a = document.querySelector('article a.xref.eq'); if (!a) return null;

@@ -70,7 +70,7 @@
       b.setAttribute('aria-label', 'Copy the code');
       b.setAttribute('data-pagefind-ignore', '');
       b.addEventListener('click', async () => {
-        const code = pre.querySelector('code')?.innerText ?? pre.innerText;
+        const code = pre.querySelector('code')?.textContent ?? pre.textContent;  // also when folded
         try {
           await navigator.clipboard.writeText(code);
           b.textContent = 'Copied';
