@@ -142,3 +142,15 @@ def write_results(name, data, markdown):
     (RESULTS / f"{name}.md").write_text(markdown)
     print(markdown)
     print(f"wrote {RESULTS / (name + '.json')} and {name}.md")
+
+
+def chapter7_data():
+    """Chapter 7's training set and monitoring set (section 7.2), in float32: the first 1000
+    embedded training digits (X, T) and the first 300 test digits (monitor)."""
+    from cnnlit.data import load_digits
+
+    X_all, T_all = load_digits("train")
+    Xt_all, Tt_all = load_digits("test")
+    f32 = np.float32
+    X, T = X_all[:1000].astype(f32), T_all[:1000].astype(f32)
+    return X, T, (Xt_all[:300].astype(f32), Tt_all[:300].astype(f32))

@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, git_commit, machine  # noqa: E402
+from _common import RESULTS, chapter7_data, git_commit, machine  # noqa: E402
 
-from cnnlit.data import load_digits  # noqa: E402
 from cnnlit.fast import fast_toolbox_cnn  # noqa: E402
 from cnnlit.train import train  # noqa: E402
 
@@ -33,11 +32,7 @@ GRID = {1: [0.1, 0.2, 0.5, 1.0, 2.0], 50: [0.3, 1.0, 3.0, 10.0], 1000: [1.0, 3.0
 
 
 def main():
-    X_all, T_all = load_digits("train")
-    Xt_all, Tt_all = load_digits("test")
-    f32 = np.float32
-    X, T = X_all[:1000].astype(f32), T_all[:1000].astype(f32)
-    monitor = (Xt_all[:300].astype(f32), Tt_all[:300].astype(f32))
+    X, T, monitor = chapter7_data()
     step_res = json.loads((RESULTS / "step.json").read_text())
     t_step = {s["batch"]: s["cnnlit_fast_ms"] / 1e3 for s in step_res["scaling"]
               if tuple(s["maps"]) == (6, 12) and s["dtype"] == "float32" and s["threads"] == 1}
@@ -49,7 +44,7 @@ def main():
         for eta in etas:
             steps_per_epoch = N // B
             epochs = max(5, int(np.ceil(budget / t_step[B] / steps_per_epoch)))
-            net = fast_toolbox_cnn(rng=0, dtype=f32)
+            net = fast_toolbox_cnn(rng=0, dtype=np.float32)
             h = train(net, X, T, epochs=epochs, batch_size=B, eta=eta, rng=0, monitor=monitor,
                       record_every=max(1, 500 // B), progress=False)
             seconds = h["step"] * t_step[B]

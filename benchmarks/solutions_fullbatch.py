@@ -33,9 +33,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, git_commit, machine  # noqa: E402
+from _common import RESULTS, chapter7_data, git_commit, machine  # noqa: E402
 
-from cnnlit.data import load_digits  # noqa: E402
 from cnnlit.fast import fast_toolbox_cnn  # noqa: E402
 
 STEPS = 1200  # the cap: 1.2 million pattern gradients, 240 times online learning's 5000
@@ -96,11 +95,7 @@ def run(kind, X, T, monitor, eta=3.0, mu=0.0, c=1e-4, s0=3.0, steps=STEPS):
 
 
 def main():
-    X_all, T_all = load_digits("train")
-    Xt_all, Tt_all = load_digits("test")
-    f32 = np.float32
-    X, T = X_all[:1000].astype(f32), T_all[:1000].astype(f32)
-    monitor = (Xt_all[:300].astype(f32), Tt_all[:300].astype(f32))
+    X, T, monitor = chapter7_data()
     runs = []
     for kind, kw in (("plain", {}), ("momentum", {"mu": 0.9}), ("momentum", {"mu": 0.9, "eta": 1.0}),
                      ("momentum", {"mu": 0.9, "eta": 0.3}), ("line search", {})):
